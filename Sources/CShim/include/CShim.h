@@ -1,0 +1,34 @@
+#ifndef TEARDOWN_CSHIM_H
+#define TEARDOWN_CSHIM_H
+
+/* The few Linux calls Glibc does not expose to Swift: eventfd, the variadic
+ * ioctl requests for queue sizes, and gettid. Every symbol is prefixed td_. */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* eventfd(2) with EFD_CLOEXEC | EFD_NONBLOCK; returns -1 and sets errno on failure. */
+int td_eventfd(void);
+
+/* Bytes in the send queue not yet acknowledged by the peer (SIOCOUTQ). */
+int td_unacked_bytes(int fd, int *count);
+
+/* Bytes in the receive queue not yet read by the application (FIONREAD). */
+int td_unread_bytes(int fd, int *count);
+
+/* The kernel thread id of the calling thread. */
+pid_t td_gettid(void);
+
+/* The TCP state of a socket from TCP_INFO (TCP_ESTABLISHED = 1 ... TCP_CLOSE = 7). */
+int td_tcp_state(int fd, int *state);
+
+/* accept4(2), which Glibc declares only with _GNU_SOURCE. */
+int td_accept4(int fd, void *address, unsigned int *length, int flags);
+
+/* Names the calling thread, as ps and /proc/self/task/TID/comm show it (at most 15 bytes). */
+void td_set_thread_name(const char *name);
+
+/* The number of the futex system call, to tell a lock wait from a pending socket call. */
+int td_futex_syscall(void);
+
+#endif

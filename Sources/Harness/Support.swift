@@ -1,0 +1,77 @@
+public import ProviderInterface
+import PosixProvider
+import ReferenceProvider
+
+/// A failure of the harness or the environment (not of the provider under test):
+/// a wait that ran out, a peer call that failed.
+public struct HarnessError: Error, CustomStringConvertible {
+    public let message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+}
+
+/// A point in time that waits are bounded by.
+public struct Deadline: Sendable {
+    public let instant: ContinuousClock.Instant
+
+    public init(after duration: Duration) { instant = .now + duration }
+
+    public var hasPassed: Bool { ContinuousClock.now >= instant }
+
+    /// What is left, in milliseconds for poll(2): at least 0, rounded up.
+    public var remainingMilliseconds: Int32 {
+        let left = instant - .now
+        if left <= .zero { return 0 }
+        let (seconds, attoseconds) = left.components
+        return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+    }
+}
+
+/// The suite's timing tolerances (SPEC.md): "at once" and "about t".
+public struct Tolerances: Sendable {
+    /// A call that must return at once returns within this.
+    public var atOnce: Duration = .milliseconds(200)
+    /// "About t" means no earlier than t minus this...
+    public var early: Duration = .milliseconds(100)
+    /// ...and no later than t plus this.
+    public var late: Duration = .milliseconds(750)
+    /// How long any single wait for an event may take before it is an error.
+    public var eventTimeout: Duration = .seconds(10)
+
+    public init() {}
+
+    public static let standard = Tolerances()
+
+    /// Whether `elapsed` is "about" `target`.
+    public func isAbout(_ elapsed: Duration, _ target: Duration) -> Bool {
+        elapsed >= target - early && elapsed <= target + late
+    }
+}
+
+/// Deterministic payloads whose bytes say where they belong, so that the peer can tell intact from not.
+public enum Payload {
+    /// `count` bytes of a pattern that does not repeat with any short period.
+    public static func bytes(_ count: Int, seed: UInt8 = 0) -> [UInt8] {
+        (0..<count).map { index in UInt8(truncatingIfNeeded: index &* 7 &+ index / 251 &+ Int(seed)) }
+    }
+}
+
+/// The providers built into Teardown.
+public enum ProviderKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// The reference provider: every statement of SPEC.md.
+    case reference
+    /// The interface mapped straight onto Linux calls.
+    case posix
+
+    public var description: String { rawValue }
+
+    /// Makes a provider of this kind that makes its upcalls into `upcalls`.
+    public func make(upcalls: any ProviderUpcalls) -> any SocketProvider {
+        switch self {
+        case .reference: ReferenceProvider(upcalls: upcalls)
+        case .posix: PosixProvider(upcalls: upcalls)
+        }
+    }
+}
