@@ -154,18 +154,26 @@ public final class PeerSocket: @unchecked Sendable {
     }
 
     /// Waits until the connection is reset (RST received): true, or false if the deadline
-    /// comes first or the connection ends some other way for good.
+    /// comes first or the connection ends without a reset.
+    ///
+    /// The evidence is the socket's pending error: the kernel sets ECONNRESET when an RST
+    /// arrives, or EPIPE when it arrives after the peer has read end-of-stream (CLOSE_WAIT).
+    /// Reading the error clears it, so a later receive sees end-of-stream instead.
     public func waitForReset(within timeout: Duration) throws -> Bool {
         let deadline = Deadline(after: timeout)
         while true {
-            if Syscall.tcpState(fd) == 7 /* TCP_CLOSE */ { return true }
+            let code = try wrap("peer SO_ERROR") { () throws(SystemError) in try Syscall.pendingError(fd) }
+            if code == ECONNRESET || code == EPIPE { return true }
+            // TCP_CLOSE without an error: the connection ended both ways without a reset.
+            if Syscall.tcpState(fd) == 7 || deadline.hasPassed { return false }
             var fds = [pollfd(fd: fd, events: 0, revents: 0)]
             let ready = try wrap("peer poll") { () throws(SystemError) in
                 try Syscall.poll(&fds, timeoutMilliseconds: deadline.remainingMilliseconds)
             }
-            if Syscall.tcpState(fd) == 7 { return true }
-            if ready == 0 || deadline.hasPassed { return false }
-            if fds[0].revents & Int16(POLLHUP) != 0 { return false }
+            if ready == 0 {
+                let last = try wrap("peer SO_ERROR") { () throws(SystemError) in try Syscall.pendingError(fd) }
+                return last == ECONNRESET || last == EPIPE
+            }
         }
     }
 
@@ -180,6 +188,9 @@ public final class PeerSocket: @unchecked Sendable {
 
     /// Bytes the peer sent that the subject's kernel has not acknowledged.
     public var unackedBytes: Int { Syscall.unackedBytes(fd) }
+
+    /// Whether the peer's TCP state is still ESTABLISHED: it has received neither FIN nor RST.
+    public var isEstablished: Bool { Syscall.tcpState(fd) == 1 }
 
     /// Bytes waiting in the peer's receive queue.
     public var unreadBytes: Int { Syscall.unreadBytes(fd) }

@@ -121,16 +121,16 @@ extension Subject {
     /// accepted; returns the bytes accepted, in order. The socket is left nonblocking.
     public func fill(_ handle: SocketHandle, limit: Int = 64 << 20, seed: UInt8 = 1) throws -> [UInt8] {
         try provider.setBlocking(handle, false)
-        let pattern = Payload.bytes(limit, seed: seed)
-        var accepted = 0
-        while accepted < limit {
+        var accepted: [UInt8] = []
+        while accepted.count < limit {
+            let chunk = Payload.bytes(min(65536, limit - accepted.count), seed: seed, offset: accepted.count)
             do throws(SocketError) {
-                accepted += try provider.send(handle, Array(pattern[accepted..<min(limit, accepted + 65536)]))
+                accepted += chunk.prefix(try provider.send(handle, chunk))
             } catch {
                 if error == .wouldBlock { break }
                 throw error
             }
         }
-        return Array(pattern.prefix(accepted))
+        return accepted
     }
 }

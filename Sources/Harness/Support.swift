@@ -52,9 +52,16 @@ public struct Tolerances: Sendable {
 
 /// Deterministic payloads whose bytes say where they belong, so that the peer can tell intact from not.
 public enum Payload {
-    /// `count` bytes of a pattern that does not repeat with any short period.
-    public static func bytes(_ count: Int, seed: UInt8 = 0) -> [UInt8] {
-        (0..<count).map { index in UInt8(truncatingIfNeeded: index &* 7 &+ index / 251 &+ Int(seed)) }
+    /// `count` bytes of a pattern that does not repeat with any short period, starting at
+    /// position `offset` of the pattern, so that a long payload can be made a chunk at a time.
+    public static func bytes(_ count: Int, seed: UInt8 = 0, offset: Int = 0) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for index in 0..<count {
+                let position = offset &+ index
+                buffer[index] = UInt8(truncatingIfNeeded: position &* 7 &+ position / 251 &+ Int(seed))
+            }
+            initialized = count
+        }
     }
 }
 
