@@ -1,5 +1,5 @@
-public import ProviderInterface
 import PosixProvider
+public import ProviderInterface
 import ReferenceProvider
 
 /// A failure of the harness or the environment (not of the provider under test):
@@ -73,6 +73,13 @@ public enum ProviderKind: String, CaseIterable, Sendable, CustomStringConvertibl
     case posix
 
     public var description: String { rawValue }
+
+    /// What a provider of this kind declares it can do.
+    public var capabilities: ProviderCapabilities {
+        let provider = make(upcalls: HandleRegistry())
+        defer { provider.cleanup() }
+        return provider.capabilities
+    }
 
     /// Makes a provider of this kind that makes its upcalls into `upcalls`.
     public func make(upcalls: any ProviderUpcalls) -> any SocketProvider {

@@ -85,7 +85,9 @@ public struct SocketError: Error, RawRepresentable, Hashable, Sendable, CustomSt
         Entry(name: "notConnected", error: .notConnected, winsockName: "WSAENOTCONN", errno: ENOTCONN, otherErrnos: []),
         Entry(name: "invalidArgument", error: .invalidArgument, winsockName: "WSAEINVAL", errno: EINVAL, otherErrnos: []),
         Entry(name: "addressInUse", error: .addressInUse, winsockName: "WSAEADDRINUSE", errno: EADDRINUSE, otherErrnos: []),
-        Entry(name: "addressNotAvailable", error: .addressNotAvailable, winsockName: "WSAEADDRNOTAVAIL", errno: EADDRNOTAVAIL, otherErrnos: []),
+        Entry(
+            name: "addressNotAvailable", error: .addressNotAvailable, winsockName: "WSAEADDRNOTAVAIL", errno: EADDRNOTAVAIL, otherErrnos: []
+        ),
         Entry(name: "connectionRefused", error: .connectionRefused, winsockName: "WSAECONNREFUSED", errno: ECONNREFUSED, otherErrnos: []),
         Entry(name: "noBuffers", error: .noBuffers, winsockName: "WSAENOBUFS", errno: ENOBUFS, otherErrnos: [ENOMEM]),
         Entry(name: "tooManySockets", error: .tooManySockets, winsockName: "WSAEMFILE", errno: EMFILE, otherErrnos: [ENFILE]),
@@ -94,9 +96,13 @@ public struct SocketError: Error, RawRepresentable, Hashable, Sendable, CustomSt
         Entry(name: "networkUnreachable", error: .networkUnreachable, winsockName: "WSAENETUNREACH", errno: ENETUNREACH, otherErrnos: []),
         Entry(name: "hostUnreachable", error: .hostUnreachable, winsockName: "WSAEHOSTUNREACH", errno: EHOSTUNREACH, otherErrnos: []),
         Entry(name: "alreadyConnected", error: .alreadyConnected, winsockName: "WSAEISCONN", errno: EISCONN, otherErrnos: []),
-        Entry(name: "alreadyInProgress", error: .alreadyInProgress, winsockName: "WSAEALREADY", errno: EALREADY, otherErrnos: [EINPROGRESS]),
-        Entry(name: "addressFamilyNotSupported", error: .addressFamilyNotSupported, winsockName: "WSAEAFNOSUPPORT", errno: EAFNOSUPPORT, otherErrnos: [EPFNOSUPPORT]),
-        Entry(name: "operationNotSupported", error: .operationNotSupported, winsockName: "WSAEOPNOTSUPP", errno: EOPNOTSUPP, otherErrnos: []),
+        Entry(
+            name: "alreadyInProgress", error: .alreadyInProgress, winsockName: "WSAEALREADY", errno: EALREADY, otherErrnos: [EINPROGRESS]),
+        Entry(
+            name: "addressFamilyNotSupported", error: .addressFamilyNotSupported, winsockName: "WSAEAFNOSUPPORT", errno: EAFNOSUPPORT,
+            otherErrnos: [EPFNOSUPPORT]),
+        Entry(
+            name: "operationNotSupported", error: .operationNotSupported, winsockName: "WSAEOPNOTSUPP", errno: EOPNOTSUPP, otherErrnos: []),
         Entry(name: "fault", error: .fault, winsockName: "WSAEFAULT", errno: EFAULT, otherErrnos: []),
         Entry(name: "systemCallFailure", error: .systemCallFailure, winsockName: "WSASYSCALLFAILURE", errno: EIO, otherErrnos: []),
     ]

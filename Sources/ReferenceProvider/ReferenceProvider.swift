@@ -283,4 +283,3 @@ public final class ReferenceProvider: SocketProvider, @unchecked Sendable {
         if fds[1].revents != 0 || entry.closed.load(ordering: .acquiring) { throw .interrupted }
     }
 }
-

@@ -7,9 +7,9 @@ extension Statements {
     /// situations each HANDLE statement names and check the registry's view directly as well.
     @Suite("HANDLE: handles issued by the harness")
     struct Handles {
-        @Test("HANDLE-1: each handle is released exactly once, by its close", arguments: testedProviders)
+        @Test("HANDLE-1: each handle is released exactly once, by its close", arguments: providers(for: "HANDLE-1"))
         func releasedByItsClose(_ kind: ProviderKind) throws {
-            try verify("HANDLE-1", on: kind, requires: .harnessHandles) { subject, findings in
+            try verify("HANDLE-1", on: kind) { subject, findings in
                 let registry = subject.registry
                 let connection = try subject.connect(role: .server)
                 let duplicate = try subject.provider.duplicate(connection.subject)
@@ -24,9 +24,9 @@ extension Statements {
             }
         }
 
-        @Test("HANDLE-2: nothing is released twice, even when the application closes twice", arguments: testedProviders)
+        @Test("HANDLE-2: nothing is released twice, even when the application closes twice", arguments: providers(for: "HANDLE-2"))
         func neverTwice(_ kind: ProviderKind) throws {
-            try verify("HANDLE-2", on: kind, requires: .harnessHandles) { subject, findings in
+            try verify("HANDLE-2", on: kind) { subject, findings in
                 let handle = try subject.provider.socket(.ipv4)
                 let copy = try subject.provider.duplicate(handle)
                 try subject.close(handle)
@@ -38,9 +38,9 @@ extension Statements {
             }
         }
 
-        @Test("HANDLE-3: nothing the application closed stays outstanding", arguments: testedProviders)
+        @Test("HANDLE-3: nothing the application closed stays outstanding", arguments: providers(for: "HANDLE-3"))
         func nothingOutstanding(_ kind: ProviderKind) throws {
-            try verify("HANDLE-3", on: kind, requires: .harnessHandles) { subject, findings in
+            try verify("HANDLE-3", on: kind) { subject, findings in
                 let provider = subject.provider
                 // An aborted operation.
                 let connection = try subject.connect()
@@ -69,9 +69,9 @@ extension Statements {
             }
         }
 
-        @Test("HANDLE-4: no upcall names a released handle", arguments: testedProviders)
+        @Test("HANDLE-4: no upcall names a released handle", arguments: providers(for: "HANDLE-4"))
         func noUpcallAfterRelease(_ kind: ProviderKind) throws {
-            try verify("HANDLE-4", on: kind, requires: [.harnessHandles, .asynchronousOperations]) { subject, findings in
+            try verify("HANDLE-4", on: kind) { subject, findings in
                 let provider = subject.provider
                 let listener = try provider.socket(.ipv4)
                 try provider.bind(listener, to: .loopback(.ipv4))
@@ -97,9 +97,9 @@ extension Statements {
             }
         }
 
-        @Test("HANDLE-5: cleanup closes every open handle abortively and releases it", arguments: testedProviders)
+        @Test("HANDLE-5: cleanup closes every open handle abortively and releases it", arguments: providers(for: "HANDLE-5"))
         func cleanupReleasesEverything(_ kind: ProviderKind) throws {
-            try verify("HANDLE-5", on: kind, requires: .harnessHandles) { subject, findings in
+            try verify("HANDLE-5", on: kind) { subject, findings in
                 let provider = subject.provider
                 let connection = try smallWindowConnection(subject)
                 _ = try subject.fill(connection.subject)

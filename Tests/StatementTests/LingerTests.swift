@@ -11,7 +11,8 @@ extension Statements {
                 let handle = try subject.provider.socket(.ipv4)
                 defer { subject.discard(handle) }
                 let linger = findings.expectSuccess("get linger") { () throws(SocketError) in try subject.provider.linger(handle) }
-                findings.expect(linger?.isOn == false, "a new socket's linger reads \(linger.map(String.init(describing:)) ?? "nothing"); expected off")
+                findings.expect(
+                    linger?.isOn == false, "a new socket's linger reads \(linger.map(String.init(describing:)) ?? "nothing"); expected off")
                 let accepted = try subject.connect(role: .server)
                 defer { subject.discard(accepted.subject) }
                 let acceptedLinger = try subject.provider.linger(accepted.subject)
@@ -48,7 +49,8 @@ extension Statements {
                 findings.expect(elapsed <= tolerances.atOnce, "abortive close took \(elapsed); expected at once")
                 let observation = try connection.peer.read()
                 findings.expectPeer(observation, read: payload, prefixOnly: true, ending: .reset)
-                findings.expect(observation.bytes.count < payload.count, "peer read all \(payload.count) queued bytes; expected them discarded")
+                findings.expect(
+                    observation.bytes.count < payload.count, "peer read all \(payload.count) queued bytes; expected them discarded")
             }
         }
 
@@ -74,7 +76,8 @@ extension Statements {
                 if case .failure(let error) = outcome { findings.add("close failed with \(error.name); expected success") }
                 if let finished = close.finishedAt {
                     findings.expect(finished >= readStart, "close returned before the peer started reading")
-                    findings.expect(finished - readDone <= tolerances.atOnce, "close returned \(finished - readDone) after the data was delivered")
+                    findings.expect(
+                        finished - readDone <= tolerances.atOnce, "close returned \(finished - readDone) after the data was delivered")
                 }
                 findings.expectPeer(observation, read: payload, ending: .endOfStream)
             }
@@ -112,7 +115,8 @@ extension Statements {
                     _ = try connection.peer.read()
                     return
                 case .failure(let error):
-                    findings.expect(error == .wouldBlock, "nonblocking close with linger 1 s failed with \(error.name); expected wouldBlock")
+                    findings.expect(
+                        error == .wouldBlock, "nonblocking close with linger 1 s failed with \(error.name); expected wouldBlock")
                 }
                 findings.expect(elapsed <= tolerances.atOnce, "the failed close took \(elapsed); expected at once")
                 findings.expect(connection.peer.isEstablished, "the failed close put FIN or RST on the wire")
@@ -156,7 +160,8 @@ extension Statements {
                 try subject.provider.setLinger(handle, .timeout(5))
                 try subject.provider.setOption(handle, .dontLinger, to: .flag(true))
                 let off = try subject.provider.linger(handle)
-                findings.expect(off == Linger(isOn: false, seconds: 5), "after dontLinger on, linger reads \(off); expected off with 5 s kept")
+                findings.expect(
+                    off == Linger(isOn: false, seconds: 5), "after dontLinger on, linger reads \(off); expected off with 5 s kept")
                 try subject.provider.setOption(handle, .dontLinger, to: .flag(false))
                 let on = try subject.provider.linger(handle)
                 findings.expect(on == .timeout(5), "after dontLinger off, linger reads \(on); expected on, 5 s")

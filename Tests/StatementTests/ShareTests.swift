@@ -5,9 +5,9 @@ import Testing
 extension Statements {
     @Suite("SHARE: duplicated handles and reference counting")
     struct Share {
-        @Test("SHARE-1: both handles send and receive on the one connection", arguments: testedProviders)
+        @Test("SHARE-1: both handles send and receive on the one connection", arguments: providers(for: "SHARE-1"))
         func bothHandlesWork(_ kind: ProviderKind) throws {
-            try verify("SHARE-1", on: kind, requires: .duplicate) { subject, findings in
+            try verify("SHARE-1", on: kind) { subject, findings in
                 let connection = try subject.connect()
                 let provider = subject.provider
                 let first = connection.subject
@@ -33,25 +33,28 @@ extension Statements {
             }
         }
 
-        @Test("SHARE-2: closing one of two handles changes nothing on the wire", arguments: testedProviders)
+        @Test("SHARE-2: closing one of two handles changes nothing on the wire", arguments: providers(for: "SHARE-2"))
         func closingOneOfTwo(_ kind: ProviderKind) throws {
-            try verify("SHARE-2", on: kind, requires: .duplicate) { subject, findings in
+            try verify("SHARE-2", on: kind) { subject, findings in
                 let connection = try subject.connect()
                 let provider = subject.provider
                 let second = try provider.duplicate(connection.subject)
                 defer { subject.discard(second) }
                 try provider.setLinger(connection.subject, .abortive)
                 findings.expectSuccess("close of the first handle") { () throws(SocketError) in try subject.close(connection.subject) }
-                findings.expect(try connection.peer.isQuiet(for: tolerances.atOnce), "the peer saw data, FIN or RST after the first of two closes")
+                findings.expect(
+                    try connection.peer.isQuiet(for: tolerances.atOnce), "the peer saw data, FIN or RST after the first of two closes")
                 let payload = Payload.bytes(500)
-                _ = findings.expectSuccess("send through the remaining handle") { () throws(SocketError) in try provider.send(second, payload) }
+                _ = findings.expectSuccess("send through the remaining handle") { () throws(SocketError) in
+                    try provider.send(second, payload)
+                }
                 findings.expectPeer(try connection.peer.read(limit: 500), read: payload, ending: .open)
             }
         }
 
-        @Test("SHARE-3: options are shared by every handle", arguments: testedProviders)
+        @Test("SHARE-3: options are shared by every handle", arguments: providers(for: "SHARE-3"))
         func sharedOptions(_ kind: ProviderKind) throws {
-            try verify("SHARE-3", on: kind, requires: .duplicate) { subject, findings in
+            try verify("SHARE-3", on: kind) { subject, findings in
                 let provider = subject.provider
                 let first = try provider.socket(.ipv4)
                 let second = try provider.duplicate(first)
@@ -68,9 +71,9 @@ extension Statements {
             }
         }
 
-        @Test("SHARE-4: only the last close tears down, as linger says then", arguments: testedProviders, [false, true])
+        @Test("SHARE-4: only the last close tears down, as linger says then", arguments: providers(for: "SHARE-4"), [false, true])
         func lastCloseTearsDown(_ kind: ProviderKind, abortive: Bool) throws {
-            try verify("SHARE-4", on: kind, requires: .duplicate) { subject, findings in
+            try verify("SHARE-4", on: kind) { subject, findings in
                 let connection = try smallWindowConnection(subject)
                 let provider = subject.provider
                 let first = connection.subject
@@ -94,9 +97,9 @@ extension Statements {
             }
         }
 
-        @Test("SHARE-5: closing one handle aborts only the operations pending on it", arguments: testedProviders)
+        @Test("SHARE-5: closing one handle aborts only the operations pending on it", arguments: providers(for: "SHARE-5"))
         func abortsOnlyItsOwn(_ kind: ProviderKind) throws {
-            try verify("SHARE-5", on: kind, requires: .duplicate) { subject, findings in
+            try verify("SHARE-5", on: kind) { subject, findings in
                 let connection = try subject.connect()
                 let provider = subject.provider
                 let first = connection.subject
@@ -104,7 +107,8 @@ extension Statements {
                 defer { subject.discard(second) }
                 let other = background("receive on the duplicate") { () throws(SocketError) in try provider.receive(second, maxBytes: 100) }
                 try other.waitUntilBlocked()
-                let mine = background("receive on the closed handle") { () throws(SocketError) in try provider.receive(first, maxBytes: 100) }
+                let mine = background("receive on the closed handle") { () throws(SocketError) in try provider.receive(first, maxBytes: 100)
+                }
                 var peerClosed = false
                 try closeWhilePending(mine, closing: first, on: subject, findings: &findings) {
                     connection.peer.close()
@@ -123,7 +127,8 @@ extension Statements {
                     _ = other.result(within: .seconds(5))
                     return
                 }
-                findings.expect((try? result.get()) == payload, "the receive on the duplicate returned \(result); expected the peer's 100 bytes")
+                findings.expect(
+                    (try? result.get()) == payload, "the receive on the duplicate returned \(result); expected the peer's 100 bytes")
             }
         }
     }

@@ -19,7 +19,9 @@ extension Statements {
                     findings.expectSuccess("close with unread data") { () throws(SocketError) in try subject.close(connection.subject) }
                 }
                 findings.expect(elapsed <= tolerances.atOnce, "close with unread data took \(elapsed); expected at once")
-                findings.expect(try connection.peer.waitForReset(within: .seconds(2)), "the peer saw no reset after a close with unread data (\(linger))")
+                findings.expect(
+                    try connection.peer.waitForReset(within: .seconds(2)),
+                    "the peer saw no reset after a close with unread data (\(linger))")
                 let next = try connection.peer.receive(within: .seconds(1))
                 findings.expect(next.ending == .reset || next.ending == .endOfStream, "the peer's next receive: \(next)")
             }
@@ -32,7 +34,8 @@ extension Statements {
                 try subject.close(connection.subject)
                 findings.expectPeer(try connection.peer.read(), read: [], ending: .endOfStream)
                 _ = try connection.peer.send(Payload.bytes(100))
-                findings.expect(try connection.peer.waitForReset(within: .seconds(2)), "data sent after the subject's graceful close drew no reset")
+                findings.expect(
+                    try connection.peer.waitForReset(within: .seconds(2)), "data sent after the subject's graceful close drew no reset")
             }
         }
 
@@ -52,7 +55,8 @@ extension Statements {
                 findings.expect(received == sent, "the subject read \(received.count) bytes; expected the peer's \(sent.count)")
                 findings.expectSuccess("close after reading everything") { () throws(SocketError) in try subject.close(connection.subject) }
                 findings.expectPeer(try connection.peer.read(), read: [], ending: .endOfStream)
-                findings.expect(!(try connection.peer.waitForReset(within: tolerances.atOnce)), "the close after reading everything sent a reset")
+                findings.expect(
+                    !(try connection.peer.waitForReset(within: tolerances.atOnce)), "the close after reading everything sent a reset")
             }
         }
     }
@@ -76,8 +80,11 @@ extension Statements {
                 findings.expectPeer(try connection.peer.read(), read: payload, ending: .endOfStream)
                 let reply = Payload.bytes(200, seed: 8)
                 _ = try connection.peer.send(reply)
-                let received = findings.expectSuccess("receive after shutdown(send)") { () throws(SocketError) in try provider.receive(handle, maxBytes: 200) }
-                findings.expect(received == reply, "after shutdown(send) the subject received \(received?.count ?? 0) bytes; expected the peer's 200")
+                let received = findings.expectSuccess("receive after shutdown(send)") { () throws(SocketError) in
+                    try provider.receive(handle, maxBytes: 200)
+                }
+                findings.expect(
+                    received == reply, "after shutdown(send) the subject received \(received?.count ?? 0) bytes; expected the peer's 200")
                 try provider.setLinger(handle, .off)
                 try subject.close(handle)
             }
@@ -94,7 +101,9 @@ extension Statements {
                 if abortive { try subject.provider.setLinger(connection.subject, .abortive) }
                 findings.expectSuccess("close after shutdown(send)") { () throws(SocketError) in try subject.close(connection.subject) }
                 let reset = try connection.peer.waitForReset(within: abortive ? .seconds(2) : tolerances.atOnce)
-                findings.expect(reset == abortive, abortive ? "close with linger 0 after shutdown sent no reset" : "graceful close after shutdown sent a reset")
+                findings.expect(
+                    reset == abortive,
+                    abortive ? "close with linger 0 after shutdown sent no reset" : "graceful close after shutdown sent a reset")
             }
         }
 
@@ -114,7 +123,8 @@ extension Statements {
                     let bytes = try provider.receive(handle, maxBytes: 10)
                     findings.expect(bytes.isEmpty, "receive after shutdown(both) returned \(bytes.count) bytes; expected end-of-stream")
                 } catch {
-                    findings.expect(error == .shutdown, "receive after shutdown(both) failed with \(error.name); expected end-of-stream or shutdown")
+                    findings.expect(
+                        error == .shutdown, "receive after shutdown(both) failed with \(error.name); expected end-of-stream or shutdown")
                 }
             }
         }
@@ -125,7 +135,9 @@ extension Statements {
                 let provider = subject.provider
                 let released = try provider.socket(.ipv4)
                 try subject.close(released)
-                findings.expectFailure(.notSocket, "shutdown on a released handle") { () throws(SocketError) in try provider.shutdown(released, .both) }
+                findings.expectFailure(.notSocket, "shutdown on a released handle") { () throws(SocketError) in
+                    try provider.shutdown(released, .both)
+                }
                 let unconnected = try provider.socket(.ipv4)
                 defer { subject.discard(unconnected) }
                 findings.expectFailure(.notConnected, "shutdown on an unconnected socket") { () throws(SocketError) in
@@ -146,10 +158,13 @@ extension Statements {
                 let handle = connection.subject
                 defer { subject.discard(handle) }
                 try subject.provider.shutdown(handle, .receive)
-                findings.expect(try connection.peer.isQuiet(for: tolerances.atOnce), "the peer saw data, FIN or RST after shutdown(receive)")
+                findings.expect(
+                    try connection.peer.isQuiet(for: tolerances.atOnce), "the peer saw data, FIN or RST after shutdown(receive)")
                 findings.expect(connection.peer.isEstablished, "shutdown(receive) ended the connection")
                 let payload = Payload.bytes(300)
-                _ = findings.expectSuccess("send after shutdown(receive)") { () throws(SocketError) in try subject.provider.send(handle, payload) }
+                _ = findings.expectSuccess("send after shutdown(receive)") { () throws(SocketError) in
+                    try subject.provider.send(handle, payload)
+                }
                 findings.expectPeer(try connection.peer.read(limit: 300), read: payload, ending: .open)
             }
         }
@@ -168,7 +183,8 @@ extension Statements {
                 let peers = try (0..<2).map { _ in try PeerSocket.connect(to: address) }
                 try subject.close(listener)
                 for (index, peer) in peers.enumerated() {
-                    findings.expect(try peer.waitForReset(within: .seconds(2)), "queued connection \(index + 1) was not reset when the listener closed")
+                    findings.expect(
+                        try peer.waitForReset(within: .seconds(2)), "queued connection \(index + 1) was not reset when the listener closed")
                 }
             }
         }
@@ -191,9 +207,13 @@ extension Statements {
                 _ = try peer.send(back)
                 var received: [UInt8] = []
                 while received.count < back.count {
-                    guard let chunk = findings.expectSuccess("receive on the accepted socket", { () throws(SocketError) in
-                        try provider.receive(accepted, maxBytes: 400)
-                    }), !chunk.isEmpty else { break }
+                    guard
+                        let chunk = findings.expectSuccess(
+                            "receive on the accepted socket",
+                            { () throws(SocketError) in
+                                try provider.receive(accepted, maxBytes: 400)
+                            }), !chunk.isEmpty
+                    else { break }
                     received += chunk
                 }
                 findings.expect(received == back, "the accepted socket received \(received.count) bytes; expected the peer's 400")
