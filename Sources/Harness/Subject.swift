@@ -105,15 +105,25 @@ extension Subject {
                 throw error
             }
         case .server:
-            let listener = try provider.socket(family)
+            let (listener, address) = try listen(family)
             defer { discard(listener) }
-            if let subjectSendBuffer { try provider.setOption(listener, .sendBufferSize, to: .size(subjectSendBuffer)) }
-            try provider.bind(listener, to: .loopback(family))
-            try provider.listen(listener, backlog: 4)
-            let peer = try PeerSocket.connect(to: try provider.localAddress(listener), receiveBuffer: peerReceiveBuffer)
+            let peer = try PeerSocket.connect(to: address, receiveBuffer: peerReceiveBuffer)
             let (handle, _) = try provider.accept(listener)
             if let subjectSendBuffer { try provider.setOption(handle, .sendBufferSize, to: .size(subjectSendBuffer)) }
             return Connection(subject: handle, peer: peer)
+        }
+    }
+
+    /// A subject socket listening on the loopback address of `family`, and that address.
+    public func listen(_ family: SocketAddress.Family = .ipv4, backlog: Int = 4) throws(SocketError) -> (SocketHandle, SocketAddress) {
+        let listener = try provider.socket(family)
+        do throws(SocketError) {
+            try provider.bind(listener, to: .loopback(family))
+            try provider.listen(listener, backlog: backlog)
+            return (listener, try provider.localAddress(listener))
+        } catch {
+            discard(listener)
+            throw error
         }
     }
 

@@ -88,10 +88,13 @@ extension ReferenceProvider {
         operation.attempting = false
         let closed = entry.closed.load(ordering: .acquiring)
         state.unlock()
+        // Closed while the attempt ran: a transfer is aborted (PEND-5). An accepted socket already has
+        // a handle; it is delivered, before close returns, since close waits for this attempt.
         if closed {
-            // Closed while the attempt ran: whatever it did, the operation is aborted (PEND-5).
-            if case .accepted(let accepted, _) = result { try? close(accepted) }
-            result = .failed(.operationAborted)
+            switch result {
+            case .accepted?: break
+            default: result = .failed(.operationAborted)
+            }
         }
         if let result {
             state.lock()
@@ -125,6 +128,10 @@ extension ReferenceProvider {
                 return .sent(operation.sent)
             case .accept:
                 guard case .done(let (newFD, address)) = try Syscall.accept(fd, nonblocking: true) else { return nil }
+                if operation.owner.closed.load(ordering: .acquiring) {
+                    try? Syscall.close(newFD)
+                    return .failed(.operationAborted)
+                }
                 do {
                     return .accepted(try register(SocketState(fd: newFD)), address)
                 } catch {

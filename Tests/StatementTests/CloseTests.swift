@@ -11,9 +11,7 @@ extension Statements {
                 let unconnected = try subject.provider.socket(.ipv4)
                 findings.expectSuccess("close of an unconnected socket") { () throws(SocketError) in try subject.close(unconnected) }
 
-                let listener = try subject.provider.socket(.ipv4)
-                try subject.provider.bind(listener, to: .loopback(.ipv4))
-                try subject.provider.listen(listener, backlog: 4)
+                let (listener, _) = try subject.listen()
                 findings.expectSuccess("close of a listening socket") { () throws(SocketError) in try subject.close(listener) }
 
                 let connection = try subject.connect()

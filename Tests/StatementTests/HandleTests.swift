@@ -72,12 +72,9 @@ extension Statements {
         @Test("HANDLE-4: no upcall names a released handle", arguments: providers(for: "HANDLE-4"))
         func noUpcallAfterRelease(_ kind: ProviderKind) throws {
             try verify("HANDLE-4", on: kind) { subject, findings in
-                let provider = subject.provider
-                let listener = try provider.socket(.ipv4)
-                try provider.bind(listener, to: .loopback(.ipv4))
-                try provider.listen(listener, backlog: 4)
+                let (listener, address) = try subject.listen()
                 let accept = try subject.startAccept(listener)
-                let peer = try PeerSocket.connect(to: try provider.localAddress(listener))
+                let peer = try PeerSocket.connect(to: address)
                 defer { peer.close() }
                 guard let completion = subject.registry.waitForCompletion(of: accept, within: .seconds(5)) else {
                     findings.add("the asynchronous accept never completed")
@@ -104,9 +101,7 @@ extension Statements {
                 let connection = try smallWindowConnection(subject)
                 _ = try subject.fill(connection.subject)
                 _ = try provider.duplicate(connection.subject)
-                let listener = try provider.socket(.ipv4)
-                try provider.bind(listener, to: .loopback(.ipv4))
-                try provider.listen(listener, backlog: 4)
+                let (listener, _) = try subject.listen()
                 var pending: OperationID?
                 if subject.capabilities.contains(.asynchronousOperations) {
                     pending = try subject.startAccept(listener)

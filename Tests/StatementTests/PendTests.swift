@@ -39,10 +39,7 @@ extension Statements {
         func pendingAccept(_ kind: ProviderKind) throws {
             try verify("PEND-3", on: kind) { subject, findings in
                 let provider = subject.provider
-                let listener = try provider.socket(.ipv4)
-                try provider.bind(listener, to: .loopback(.ipv4))
-                try provider.listen(listener, backlog: 4)
-                let address = try provider.localAddress(listener)
+                let (listener, address) = try subject.listen()
                 let accept = background("accept") { () throws(SocketError) in try provider.accept(listener).0 }
                 let outcome = try closeWhilePending(accept, closing: listener, on: subject, findings: &findings) {
                     // The listening socket lives on inside the stuck accept; a connection ends it.
@@ -77,9 +74,7 @@ extension Statements {
                 _ = try subject.fill(connection.subject)
                 let receive = try subject.startReceive(connection.subject, maxBytes: 4096)
                 let send = try subject.startSend(connection.subject, Payload.bytes(65536, seed: 3))
-                let listener = try subject.provider.socket(.ipv4)
-                try subject.provider.bind(listener, to: .loopback(.ipv4))
-                try subject.provider.listen(listener, backlog: 4)
+                let (listener, _) = try subject.listen()
                 let accept = try subject.startAccept(listener)
                 for (operation, what) in [(receive, "receive"), (send, "send"), (accept, "accept")] {
                     findings.expect(subject.registry.completions(of: operation).isEmpty, "asynchronous \(what) completed before close")

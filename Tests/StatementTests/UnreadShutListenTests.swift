@@ -175,11 +175,7 @@ extension Statements {
         @Test("LISTEN-1: closing a listener resets the connections it had queued", arguments: testedProviders)
         func queuedConnectionsReset(_ kind: ProviderKind) throws {
             try verify("LISTEN-1", on: kind) { subject, findings in
-                let provider = subject.provider
-                let listener = try provider.socket(.ipv4)
-                try provider.bind(listener, to: .loopback(.ipv4))
-                try provider.listen(listener, backlog: 8)
-                let address = try provider.localAddress(listener)
+                let (listener, address) = try subject.listen(backlog: 8)
                 let peers = try (0..<2).map { _ in try PeerSocket.connect(to: address) }
                 try subject.close(listener)
                 for (index, peer) in peers.enumerated() {
@@ -193,10 +189,8 @@ extension Statements {
         func acceptedConnectionsGoOn(_ kind: ProviderKind) throws {
             try verify("LISTEN-2", on: kind) { subject, findings in
                 let provider = subject.provider
-                let listener = try provider.socket(.ipv4)
-                try provider.bind(listener, to: .loopback(.ipv4))
-                try provider.listen(listener, backlog: 8)
-                let peer = try PeerSocket.connect(to: try provider.localAddress(listener))
+                let (listener, address) = try subject.listen(backlog: 8)
+                let peer = try PeerSocket.connect(to: address)
                 let (accepted, _) = try provider.accept(listener)
                 defer { subject.discard(accepted) }
                 try subject.close(listener)
