@@ -28,10 +28,7 @@ extension Statements {
                 let connection = try smallWindowConnection(subject)
                 let payload = try subject.fill(connection.subject)
                 try subject.provider.setBlocking(connection.subject, blocking)
-                let (_, elapsed) = timed {
-                    findings.expectSuccess("graceful close") { () throws(SocketError) in try subject.close(connection.subject) }
-                }
-                findings.expect(elapsed <= tolerances.atOnce, "graceful close took \(elapsed); expected at once")
+                findings.expectSuccessAtOnce("graceful close") { () throws(SocketError) in try subject.close(connection.subject) }
                 findings.expectPeer(try connection.peer.read(), read: payload, ending: .endOfStream)
             }
         }
@@ -43,10 +40,7 @@ extension Statements {
                 let payload = try subject.fill(connection.subject)
                 try subject.provider.setBlocking(connection.subject, true)
                 try subject.provider.setLinger(connection.subject, .abortive)
-                let (_, elapsed) = timed {
-                    findings.expectSuccess("abortive close") { () throws(SocketError) in try subject.close(connection.subject) }
-                }
-                findings.expect(elapsed <= tolerances.atOnce, "abortive close took \(elapsed); expected at once")
+                findings.expectSuccessAtOnce("abortive close") { () throws(SocketError) in try subject.close(connection.subject) }
                 let observation = try connection.peer.read()
                 findings.expectPeer(observation, read: payload, prefixOnly: true, ending: .reset)
                 findings.expect(

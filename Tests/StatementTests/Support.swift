@@ -58,6 +58,14 @@ struct Findings: CustomStringConvertible {
         }
     }
 
+    /// Runs a call that must succeed at once (within `tolerances.atOnce`); records what it did otherwise.
+    mutating func expectSuccessAtOnce(_ what: String, _ body: () throws(SocketError) -> Void) {
+        let start = ContinuousClock.now
+        expectSuccess(what, body)
+        let elapsed = ContinuousClock.now - start
+        expect(elapsed <= tolerances.atOnce, "\(what) took \(elapsed); expected at once")
+    }
+
     /// Checks what the peer read against what the subject sent and how the reading had to end.
     mutating func expectPeer(_ observation: PeerObservation, read payload: [UInt8], prefixOnly: Bool = false, ending: PeerEnding) {
         if prefixOnly {
