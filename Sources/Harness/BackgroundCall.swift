@@ -103,11 +103,6 @@ struct ThreadState: CustomStringConvertible {
 
 /// Resources the process holds, to check that a case gives back what it took.
 public enum ProcessResources {
-    /// Open descriptors of this process.
-    public static func openDescriptors() -> Int {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.count ?? 1) - 1
-    }
-
     /// Threads of this process whose name starts with `prefix` (the reference provider names its own "td-").
     public static func threads(named prefix: String) -> Int {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []

@@ -147,10 +147,7 @@ public final class PeerSocket: @unchecked Sendable {
             if let pace, !next.bytes.isEmpty {
                 // The peer's reading rate is part of the scenario, not a synchronisation.
                 var none: [pollfd] = []
-                _ = try? Syscall.poll(
-                    &none,
-                    timeoutMilliseconds: Int32(
-                        clamping: pace.components.seconds * 1000 + pace.components.attoseconds / 1_000_000_000_000_000))
+                _ = try? Syscall.poll(&none, timeoutMilliseconds: Deadline(after: pace).remainingMilliseconds)
             }
         }
         return observation

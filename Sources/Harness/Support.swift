@@ -37,8 +37,6 @@ public struct Tolerances: Sendable {
     public var early: Duration = .milliseconds(100)
     /// ...and no later than t plus this.
     public var late: Duration = .milliseconds(750)
-    /// How long any single wait for an event may take before it is an error.
-    public var eventTimeout: Duration = .seconds(10)
 
     public init() {}
 
