@@ -16,8 +16,16 @@ let package = Package(
         .library(name: "ReferenceProvider", targets: ["ReferenceProvider"]),
         .library(name: "PosixProvider", targets: ["PosixProvider"]),
         .library(name: "Harness", targets: ["Harness"]),
+        .library(name: "WireAnalysis", targets: ["WireAnalysis"]),
+        .library(name: "PacketCapture", targets: ["PacketCapture"]),
+        .executable(name: "teardown", targets: ["teardown"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
+        // libpcap for live capture and for reading and writing pcap files.
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // What Glibc does not expose to Swift: eventfd, ioctl requests, gettid.
         .target(name: "CShim", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "ProviderInterface", swiftSettings: strictSettings),
@@ -29,6 +37,15 @@ let package = Package(
             dependencies: ["ProviderInterface", "SocketSystem", "ReferenceProvider", "PosixProvider", "CShim"],
             swiftSettings: strictSettings
         ),
+        .target(name: "WireAnalysis", swiftSettings: strictSettings),
+        .target(name: "PacketCapture", dependencies: ["CPcap", "CShim", "WireAnalysis"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "teardown",
+            dependencies: [
+                "Harness", "PacketCapture", "WireAnalysis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "ProviderInterfaceTests", dependencies: ["ProviderInterface", "SocketSystem"], swiftSettings: strictSettings),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "ProviderInterface"], swiftSettings: strictSettings),
         .testTarget(
@@ -36,6 +53,7 @@ let package = Package(
             dependencies: ["Harness", "ProviderInterface", "SocketSystem"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "WireAnalysisTests", dependencies: ["WireAnalysis", "PacketCapture", "Harness"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

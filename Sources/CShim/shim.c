@@ -1,6 +1,8 @@
 #include "CShim.h"
 
 #include <linux/sockios.h>
+#include <net/if.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
@@ -9,6 +11,7 @@
 #include <sys/syscall.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <errno.h>
 
 int td_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
@@ -33,3 +36,20 @@ int td_accept4(int fd, void *address, unsigned int *length, int flags) {
 }
 
 void td_set_thread_name(const char *name) { pthread_setname_np(pthread_self(), name); }
+
+int td_loopback_up(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    int result = ioctl(fd, SIOCGIFFLAGS, &request);
+    if (result == 0 && !(request.ifr_flags & IFF_UP)) {
+        request.ifr_flags |= IFF_UP;
+        result = ioctl(fd, SIOCSIFFLAGS, &request);
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
+}

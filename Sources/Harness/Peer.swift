@@ -101,6 +101,23 @@ public final class PeerSocket: @unchecked Sendable {
         return (sent, nil)
     }
 
+    /// Sends as much of `bytes` as the socket takes now, without waiting for room; returns how many it took.
+    public func sendWithoutWaiting(_ bytes: [UInt8]) throws -> Int {
+        var sent = 0
+        while sent < bytes.count {
+            let outcome = try wrap("peer send") { () throws(SystemError) in
+                try bytes.withUnsafeBytes { raw in
+                    Result { () throws(SystemError) in
+                        try Syscall.send(fd, UnsafeRawBufferPointer(rebasing: raw[sent...]), dontWait: true)
+                    }
+                }.get()
+            }
+            guard case .done(let count) = outcome else { break }
+            sent += count
+        }
+        return sent
+    }
+
     /// One receive of at most `maxBytes`, waiting until the deadline: data, or how the stream ended.
     public func receive(maxBytes: Int = 65536, within timeout: Duration) throws -> PeerObservation {
         var observation = PeerObservation()

@@ -31,4 +31,8 @@ void td_set_thread_name(const char *name);
 /* The number of the futex system call, to tell a lock wait from a pending socket call. */
 int td_futex_syscall(void);
 
+/* Sets the loopback interface up (SIOCSIFFLAGS), as `ip link set lo up` does: a new network
+ * namespace starts with lo down. Returns -1 and sets errno on failure. */
+int td_loopback_up(void);
+
 #endif

@@ -1,0 +1,187 @@
+/// Turns captured frames into teardown facts, one frame at a time, in the order they were captured.
+///
+/// Connections are told apart by their 4-tuple and, when a port pair is reused, by a new SYN. Every
+/// byte count is by sequence range, so retransmissions and duplicates never count twice.
+public struct Analyzer: Sendable {
+    public let linkType: LinkType
+    private(set) public var packets = 0
+    private(set) public var tcpSegments = 0
+    private var skipped: [SkipReason: (count: Int, first: Int)] = [:]
+    private var connections: [ConnectionState] = []
+    private var index: [ConnectionKey: Int] = [:]
+    private var lastKey: ConnectionKey?
+    private var lastIndex = 0
+    private var captureStart: Int64?
+
+    public init(linkType: LinkType) { self.linkType = linkType }
+
+    /// Decodes and follows one captured frame.
+    ///
+    /// - Parameters:
+    ///   - frame: the captured bytes.
+    ///   - wireLength: the frame's length on the wire.
+    ///   - time: when it was captured, in nanoseconds since the Unix epoch.
+    public mutating func add(frame: UnsafeRawBufferPointer, wireLength: Int, time: Int64) {
+        packets += 1
+        captureStart = captureStart ?? time
+        switch PacketDecoder.decode(frame, linkType: linkType, wireLength: wireLength) {
+        case .tcp(let segment): follow(segment, time: time)
+        case .skipped(let reason): skip(reason)
+        }
+    }
+
+    /// Follows one segment that was decoded elsewhere, as the next packet of the capture.
+    public mutating func add(_ segment: TCPSegment, time: Int64) {
+        packets += 1
+        captureStart = captureStart ?? time
+        follow(segment, time: time)
+    }
+
+    private mutating func skip(_ reason: SkipReason) {
+        skipped[reason, default: (0, packets)].count += 1
+    }
+
+    private mutating func follow(_ segment: TCPSegment, time: Int64) {
+        tcpSegments += 1
+        let key = ConnectionKey(segment.source, segment.destination)
+        var position: Int
+        if key == lastKey {
+            position = lastIndex
+        } else if let known = index[key] {
+            position = known
+        } else {
+            position = open(segment, key: key, time: time)
+            lastKey = key
+            lastIndex = position
+            return
+        }
+        if segment.flags.contains(.syn) && !segment.flags.contains(.ack) && startsAnew(connections[position], segment) {
+            position = open(segment, key: key, time: time)
+            lastKey = key
+            lastIndex = position
+            return
+        }
+        lastKey = key
+        lastIndex = position
+        connections[position].add(segment, packet: packets, time: time)
+    }
+
+    private mutating func open(_ segment: TCPSegment, key: ConnectionKey, time: Int64) -> Int {
+        var state = ConnectionState(first: segment, packet: packets, time: time)
+        state.add(segment, packet: packets, time: time)
+        connections.append(state)
+        index[key] = connections.count - 1
+        return connections.count - 1
+    }
+
+    /// Whether a SYN on a known port pair begins a new connection rather than repeating the old one's.
+    private func startsAnew(_ state: ConnectionState, _ segment: TCPSegment) -> Bool {
+        if state.isFinished { return true }
+        guard let previous = state.directions[0].synSequence else { return false }
+        return previous != segment.sequence
+    }
+
+    /// The facts of everything added so far.
+    ///
+    /// - Parameter truncated: why the capture ended early, if it did.
+    public func facts(truncated: String? = nil) -> CaptureFacts {
+        let start = captureStart ?? 0
+        let skippedList = skipped.sorted { $0.key < $1.key }.map {
+            SkippedPackets(reason: $0.key.rawValue, count: $0.value.count, firstPacket: $0.value.first)
+        }
+        return CaptureFacts(
+            linkType: linkType.description, packets: packets, tcpSegments: tcpSegments, skipped: skippedList,
+            captureStart: Double(start / 1000) / 1_000_000, truncated: truncated,
+            connections: connections.enumerated().map { ConnectionFacts($0.element, index: $0.offset, captureStart: start) })
+    }
+}
+
+/// A connection's 4-tuple, the same whichever way a segment goes.
+struct ConnectionKey: Hashable {
+    let lower: Endpoint
+    let upper: Endpoint
+
+    init(_ one: Endpoint, _ other: Endpoint) {
+        if one < other { (lower, upper) = (one, other) } else { (lower, upper) = (other, one) }
+    }
+}
+
+/// Seconds since the capture's first packet.
+func seconds(_ time: Int64, since start: Int64) -> Double {
+    Double((time - start) / 1000) / 1_000_000
+}
+
+extension ConnectionFacts {
+    init(_ state: ConnectionState, index: Int, captureStart: Int64) {
+        let sides: [Side] = [.client, .server]
+        var anomalies: [Anomaly] = []
+        if !(state.handshakeSyn && state.handshakeSynAck) {
+            let missing = state.handshakeSyn ? "SYN-ACK" : state.handshakeSynAck ? "SYN" : "SYN and SYN-ACK"
+            anomalies.append(Anomaly(kind: .noHandshake, side: nil, detail: "the capture holds no \(missing) for this connection"))
+        }
+        let directions = state.directions.enumerated().map { offset, direction in
+            DirectionFacts(direction, side: sides[offset], captureStart: captureStart, anomalies: &anomalies)
+        }
+        let first = state.closeEvents.first.map { event in
+            CloseEvent(
+                by: sides[event.side], kind: event.kind, sequence: event.sequence, bytesSent: directions[event.side].bytesSent,
+                packet: event.packet, time: seconds(event.time, since: captureStart))
+        }
+        self.init(
+            index: index, family: state.directions[0].from.family, client: state.directions[0].from.description,
+            server: state.directions[1].from.description, handshake: state.handshakeSyn && state.handshakeSynAck,
+            firstPacket: state.firstPacket, lastPacket: state.lastPacket, start: seconds(state.start, since: captureStart),
+            end: seconds(state.end, since: captureStart), firstClose: first, directions: directions, anomalies: anomalies)
+    }
+}
+
+extension DirectionFacts {
+    init(_ state: DirectionState, side: Side, captureStart: Int64, anomalies: inout [Anomaly]) {
+        var fin = state.fin
+        if var known = fin {
+            known.followsAllData = known.sequence == state.highestEnd && state.nextInOrder == state.highestEnd
+            known.time = seconds(state.finTime, since: captureStart)
+            fin = known
+            if known.sequence < state.highestEnd {
+                anomalies.append(
+                    Anomaly(
+                        kind: .finBeforeAllData, side: side,
+                        detail: "\(side) FIN at seq \(known.sequence) but data up to seq \(state.highestEnd - 1)"))
+            }
+            if state.nextInOrder < min(known.sequence, state.highestEnd) {
+                anomalies.append(
+                    Anomaly(
+                        kind: .gapBeforeFin, side: side,
+                        detail: "\(side) bytes from seq \(state.nextInOrder) not all in the capture before its FIN at \(known.sequence)"))
+            }
+        }
+        if state.dataAfterFin > 0 {
+            anomalies.append(
+                Anomaly(kind: .dataAfterFin, side: side, detail: "\(side) sent \(state.dataAfterFin) new bytes after its FIN"))
+        }
+        if let conflicting = state.conflictingFin, let known = fin {
+            anomalies.append(
+                Anomaly(
+                    kind: .conflictingFin, side: side, detail: "\(side) sent a FIN at seq \(conflicting) after one at \(known.sequence)"))
+        }
+        let resets = zip(state.resets, state.resetTimes).map { reset, time in
+            var converted = reset
+            converted.time = seconds(time, since: captureStart)
+            if reset.unacknowledgedBytes > 0 || reset.peerUnacknowledgedBytes > 0 {
+                anomalies.append(
+                    Anomaly(
+                        kind: .resetWithDataInFlight, side: side,
+                        detail: "\(side) RST at seq \(reset.sequence) with \(reset.unacknowledgedBytes) of its bytes and "
+                            + "\(reset.peerUnacknowledgedBytes) of the \(side.other)'s unacknowledged"))
+            }
+            return converted
+        }
+        let acknowledged = min(max((state.acknowledged ?? 1) - 1, 0), state.highestEnd - 1)
+        self.init(
+            side: side, from: state.from.description, to: state.to.description, segments: state.segments, bytesSent: state.bytesSent,
+            bytesInOrder: state.bytesInOrder, bytesAcknowledged: acknowledged, retransmissions: state.retransmissions,
+            duplicates: state.duplicates, firstData: state.firstData.map { seconds($0, since: captureStart) },
+            lastData: state.lastData.map { seconds($0, since: captureStart) }, fin: fin, resets: resets,
+            dataAfterFin: state.dataAfterFin)
+    }
+}

@@ -1,0 +1,71 @@
+/// The human-readable form of a capture's teardown facts, as `teardown inspect` prints it.
+public enum TextReport {
+    public static func render(_ facts: CaptureFacts, file: String) -> String {
+        var lines: [String] = []
+        let skipped = facts.skipped.reduce(0) { $0 + $1.count }
+        lines.append(
+            "\(file): \(facts.packets) packets (\(facts.linkType)), \(facts.tcpSegments) TCP segments, "
+                + "\(facts.connections.count) connection\(facts.connections.count == 1 ? "" : "s")"
+                + (skipped > 0 ? ", \(skipped) skipped" : ""))
+        for group in facts.skipped {
+            lines.append(
+                "  skipped \(group.count) packet\(group.count == 1 ? "" : "s"): \(group.reason) (first: packet \(group.firstPacket))")
+        }
+        if let truncated = facts.truncated { lines.append("  capture ends early: \(truncated)") }
+        for connection in facts.connections {
+            lines.append("")
+            lines.append(contentsOf: render(connection))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func render(_ connection: ConnectionFacts) -> [String] {
+        var lines = [
+            "#\(connection.index) \(connection.client) -> \(connection.server)"
+                + (connection.handshake ? "" : " (no handshake in the capture: roles guessed)")
+                + String(format3: connection.start, connection.end)
+        ]
+        if let close = connection.firstClose {
+            let sent = connection.direction(close.by).bytesSent
+            let position = close.sequence == sent + 1 ? "after all \(sent) bytes it sent" : "with \(sent) bytes sent"
+            lines.append(
+                "  closed first by the \(close.by): \(close.kind.rawValue) at seq \(close.sequence), \(position) (packet \(close.packet))")
+        } else {
+            lines.append("  not closed in the capture: no FIN, no RST")
+        }
+        for direction in connection.directions {
+            var text = "  \(direction.side) sent \(direction.bytesSent) bytes, \(direction.bytesInOrder) in order, "
+            text += "\(direction.bytesAcknowledged) acknowledged"
+            if let fin = direction.fin {
+                text += "; FIN at \(fin.sequence)\(fin.followsAllData ? " after all data" : " NOT after all data")"
+                if fin.onData { text += " (on the last data segment)" }
+                if fin.retransmissions > 0 { text += " (sent \(fin.retransmissions + 1) times)" }
+            } else {
+                text += "; no FIN"
+            }
+            for reset in direction.resets {
+                text += "; RST at \(reset.sequence)\(reset.ack ? " with ACK" : "")"
+                if reset.afterOwnFin { text += " after its FIN" }
+            }
+            if direction.retransmissions > 0 { text += "; \(direction.retransmissions) retransmitted" }
+            if direction.duplicates > 0 { text += "; \(direction.duplicates) duplicates" }
+            lines.append(text)
+        }
+        for anomaly in connection.anomalies {
+            lines.append("  ! \(anomaly.kind.rawValue): \(anomaly.detail)")
+        }
+        return lines
+    }
+}
+
+extension String {
+    /// " (0.000123 s to 0.004567 s)" with microsecond precision.
+    fileprivate init(format3 start: Double, _ end: Double) {
+        func text(_ value: Double) -> String {
+            let micros = Int64((value * 1_000_000).rounded())
+            let fraction = String(micros % 1_000_000)
+            return "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+        }
+        self = " (\(text(start)) s to \(text(end)) s)"
+    }
+}

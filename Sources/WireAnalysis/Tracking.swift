@@ -1,0 +1,204 @@
+/// What one direction of a connection has sent so far, in relative sequence numbers.
+struct DirectionState {
+    let from: Endpoint
+    let to: Endpoint
+    /// The raw sequence number that is relative 0 (the SYN, or one before the first byte seen).
+    private(set) var base: UInt32?
+    private var lastRaw: UInt32 = 0
+    private var lastRelative: Int64 = 0
+
+    var synSequence: UInt32?
+    var segments = 0
+    var retransmissions = 0
+    var duplicates = 0
+    /// Exclusive end of the in-order data: bytes 1..<nextInOrder were all seen.
+    var nextInOrder: Int64 = 1
+    /// Data seen beyond a gap, sorted and disjoint, each starting after nextInOrder.
+    var beyondGap: [Range<Int64>] = []
+    /// Exclusive end of the highest data seen.
+    var highestEnd: Int64 = 1
+    /// The other side's highest ACK, relative to this direction's numbers.
+    var acknowledged: Int64?
+    var firstData: Int64?
+    var lastData: Int64?
+    var fin: FinFacts?
+    var finTime: Int64 = 0
+    var resets: [ResetFacts] = []
+    var resetTimes: [Int64] = []
+    var dataAfterFin: Int64 = 0
+    var conflictingFin: Int64?
+    private var lastSignature: (UInt32, UInt32, UInt8, Int, UInt16, UInt16)?
+
+    init(from: Endpoint, to: Endpoint) {
+        self.from = from
+        self.to = to
+    }
+
+    /// The relative number of `raw`, unwrapping across 2^32 around the highest number seen.
+    func relative(_ raw: UInt32) -> Int64 {
+        lastRelative + Int64(Int32(bitPattern: raw &- lastRaw))
+    }
+
+    mutating func establishBase(_ raw: UInt32) {
+        base = raw
+        lastRaw = raw
+        lastRelative = 0
+    }
+
+    mutating func advance(_ raw: UInt32) -> Int64 {
+        let value = relative(raw)
+        if value > lastRelative { (lastRaw, lastRelative) = (raw, value) }
+        return value
+    }
+
+    /// Whether the segment is an exact copy of the previous one in this direction (captured twice).
+    mutating func isDuplicate(_ segment: TCPSegment) -> Bool {
+        let signature = (
+            segment.sequence, segment.acknowledgement, segment.flags.rawValue, segment.payloadLength, segment.window,
+            segment.ipIdentification
+        )
+        defer { lastSignature = signature }
+        guard let last = lastSignature else { return false }
+        return last == signature
+    }
+
+    /// Records data bytes [start, end); returns how many of them had not been seen before.
+    mutating func record(_ start: Int64, _ end: Int64) -> Int64 {
+        let before = covered(start, end)
+        if start <= nextInOrder {
+            nextInOrder = max(nextInOrder, end)
+            while let first = beyondGap.first, first.lowerBound <= nextInOrder {
+                nextInOrder = max(nextInOrder, first.upperBound)
+                beyondGap.removeFirst()
+            }
+        } else {
+            var merged = start..<end
+            var kept: [Range<Int64>] = []
+            kept.reserveCapacity(beyondGap.count + 1)
+            for range in beyondGap {
+                if range.upperBound < merged.lowerBound || range.lowerBound > merged.upperBound {
+                    kept.append(range)
+                } else {
+                    merged = min(range.lowerBound, merged.lowerBound)..<max(range.upperBound, merged.upperBound)
+                }
+            }
+            let position = kept.firstIndex { $0.lowerBound > merged.lowerBound } ?? kept.endIndex
+            kept.insert(merged, at: position)
+            beyondGap = kept
+        }
+        highestEnd = max(highestEnd, end)
+        return (end - start) - before
+    }
+
+    /// How many bytes of [start, end) were already seen.
+    private func covered(_ start: Int64, _ end: Int64) -> Int64 {
+        var total = max(0, min(end, nextInOrder) - start)
+        for range in beyondGap where range.upperBound > start && range.lowerBound < end {
+            total += min(end, range.upperBound) - max(start, range.lowerBound, nextInOrder)
+        }
+        return max(0, total)
+    }
+
+    /// Data bytes sent and not acknowledged by the other side.
+    var unacknowledged: Int64 { max(0, highestEnd - max(acknowledged ?? 1, 1)) }
+
+    var bytesSent: Int64 { highestEnd - 1 }
+    var bytesInOrder: Int64 { nextInOrder - 1 }
+}
+
+/// A connection being followed: its two directions, indexed 0 for the client's.
+struct ConnectionState {
+    var directions: [DirectionState]
+    var handshakeSyn = false
+    var handshakeSynAck = false
+    /// Whether the roles come from a SYN or SYN-ACK rather than from who spoke first.
+    var rolesKnown: Bool
+    var firstPacket: Int
+    var lastPacket: Int
+    var start: Int64
+    var end: Int64
+    var closeEvents: [(packet: Int, time: Int64, side: Int, kind: CloseEvent.Kind, sequence: Int64)] = []
+
+    init(first segment: TCPSegment, packet: Int, time: Int64) {
+        // A lone SYN-ACK means its sender is the server.
+        let fromServer = segment.flags.contains(.syn) && segment.flags.contains(.ack)
+        let client = fromServer ? segment.destination : segment.source
+        let server = fromServer ? segment.source : segment.destination
+        directions = [DirectionState(from: client, to: server), DirectionState(from: server, to: client)]
+        rolesKnown = segment.flags.contains(.syn)
+        firstPacket = packet
+        lastPacket = packet
+        start = time
+        end = time
+    }
+
+    var isFinished: Bool {
+        !closeEvents.isEmpty && (closeEvents.contains { $0.kind == .rst } || (directions[0].fin != nil && directions[1].fin != nil))
+    }
+
+    mutating func add(_ segment: TCPSegment, packet: Int, time: Int64) {
+        let index = segment.source == directions[0].from ? 0 : 1
+        lastPacket = packet
+        end = time
+        var this = directions[index]
+        if this.isDuplicate(segment) {
+            this.duplicates += 1
+            directions[index] = this
+            return
+        }
+        this.segments += 1
+        let flags = segment.flags
+        if this.base == nil {
+            this.establishBase(flags.contains(.syn) ? segment.sequence : segment.sequence &- 1)
+        }
+        var retransmitted = false
+        if flags.contains(.syn) {
+            if flags.contains(.ack) { handshakeSynAck = true } else { handshakeSyn = true }
+            if this.synSequence == segment.sequence { retransmitted = true }
+            this.synSequence = segment.sequence
+        }
+        let sequence = this.advance(segment.sequence)
+        let dataStart = sequence + (flags.contains(.syn) ? 1 : 0)
+        let dataEnd = dataStart + Int64(segment.payloadLength)
+        if flags.contains(.ack), directions[1 - index].base != nil {
+            let acknowledgement = directions[1 - index].relative(segment.acknowledgement)
+            directions[1 - index].acknowledged = max(directions[1 - index].acknowledged ?? acknowledgement, acknowledgement)
+        }
+        if segment.payloadLength > 0 {
+            if dataStart < this.highestEnd { retransmitted = true }
+            let fresh = this.record(dataStart, dataEnd)
+            if this.fin != nil { this.dataAfterFin += fresh }
+            this.firstData = this.firstData ?? time
+            this.lastData = time
+        }
+        if flags.contains(.fin) {
+            if let fin = this.fin {
+                if fin.sequence == dataEnd {
+                    this.fin!.retransmissions += 1
+                    retransmitted = true
+                } else {
+                    this.conflictingFin = this.conflictingFin ?? dataEnd
+                }
+            } else {
+                this.fin = FinFacts(
+                    sequence: dataEnd, followsAllData: false, onData: segment.payloadLength > 0, retransmissions: 0, packet: packet,
+                    time: 0)
+                this.finTime = time
+                closeEvents.append((packet, time, index, .fin, dataEnd))
+            }
+        }
+        if flags.contains(.rst) {
+            let peer = directions[1 - index]
+            let acknowledgement = flags.contains(.ack) && peer.base != nil ? peer.relative(segment.acknowledgement) : nil
+            this.resets.append(
+                ResetFacts(
+                    sequence: sequence, ack: flags.contains(.ack), acknowledgement: acknowledgement, afterOwnFin: this.fin != nil,
+                    afterPeerFin: peer.fin != nil, unacknowledgedBytes: this.unacknowledged,
+                    peerUnacknowledgedBytes: peer.unacknowledged, packet: packet, time: 0))
+            this.resetTimes.append(time)
+            closeEvents.append((packet, time, index, .rst, sequence))
+        }
+        if retransmitted { this.retransmissions += 1 }
+        directions[index] = this
+    }
+}
