@@ -97,7 +97,7 @@ public struct DirectionFacts: Codable, Sendable, Equatable {
     public var lastData: Double?
     public var fin: FinFacts?
     public var resets: [ResetFacts]
-    /// New data bytes sent after this side's FIN.
+    /// Data bytes at or past the FIN's sequence number, sent after the FIN: data the FIN should have followed.
     public var dataAfterFin: Int64
 }
 

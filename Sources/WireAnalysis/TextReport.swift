@@ -27,7 +27,9 @@ public enum TextReport {
         ]
         if let close = connection.firstClose {
             let sent = connection.direction(close.by).bytesSent
-            let position = close.sequence == sent + 1 ? "after all \(sent) bytes it sent" : "with \(sent) bytes sent"
+            let position =
+                sent == 0
+                ? "having sent no data" : close.sequence == sent + 1 ? "after all \(sent) bytes it sent" : "though it sent \(sent) bytes"
             lines.append(
                 "  closed first by the \(close.by): \(close.kind.rawValue) at seq \(close.sequence), \(position) (packet \(close.packet))")
         } else {

@@ -167,7 +167,10 @@ struct ConnectionState {
         if segment.payloadLength > 0 {
             if dataStart < this.highestEnd { retransmitted = true }
             let fresh = this.record(dataStart, dataEnd)
-            if this.fin != nil { this.dataAfterFin += fresh }
+            if let fin = this.fin {
+                // Filling a gap below the FIN is a late copy of earlier data; bytes at or past the FIN are new data.
+                this.dataAfterFin += min(fresh, max(0, dataEnd - max(dataStart, fin.sequence)))
+            }
             this.firstData = this.firstData ?? time
             this.lastData = time
         }
