@@ -59,7 +59,8 @@ let recordingDirectory = ProcessInfo.processInfo.environment["TEARDOWN_RECORD_FI
 /// Rewrites an Ethernet capture with another link-layer header, through libpcap's dumper.
 func reframe(_ source: String, as linkType: LinkType, to path: String) throws {
     let writer = try CaptureWriter(path: path, linkType: linkType)
-    _ = try CaptureFile.read(path: source) { _ in } frame: { frame, wireLength, time in
+    _ = try CaptureFile.read(path: source) { _ in
+    } frame: { frame, wireLength, time in
         let etherType = UInt16(frame[12]) << 8 | UInt16(frame[13])
         let isIPv6 = etherType == 0x86DD
         let packet = UnsafeRawBufferPointer(rebasing: frame[14...])

@@ -24,7 +24,8 @@ let captureDenied: String? = CaptureAccess.probe().map {
 /// A tool on PATH, or nil.
 func tool(_ name: String) -> String? {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    for directory in path.split(separator: ":") + ["/usr/sbin", "/sbin"] {
+    let directories: [String] = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
+    for directory in directories {
         let candidate = "\(directory)/\(name)"
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
     }
@@ -66,7 +67,7 @@ func runProgram(_ path: String, _ arguments: [String], within timeout: TimeInter
     let deadline = DispatchTime.now() + timeout
     let waits = [finished, errorsRead, outputRead].map { $0.wait(timeout: deadline) }
     if waits.contains(.timedOut) {
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         throw TestFailure("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
     }
     return ProcessOutput(
