@@ -2,6 +2,8 @@
 #   make conformance [PROVIDER=reference|posix]   build, then check a provider against SPEC.md
 #   make test                                     every test
 #   make repeat [N=20]                            the whole test suite N times in a row
+#   make bench                                    benchmarks, printing their figures and ratios
+#   make fixtures                                 record the capture fixtures in captures/ again (needs capture rights)
 #   make deps                                     install what is missing (apt-get, as root)
 
 SHELL := /bin/bash
@@ -11,18 +13,28 @@ PROVIDER ?= reference
 N ?= 20
 PROVIDERS := reference posix
 
-.PHONY: all deps build test conformance repeat format lint clean
+.PHONY: all deps build test conformance repeat bench fixtures format lint clean
 
 all: build
 
+# libpcap-dev and pkg-config build the capture module; tshark and tcpdump are what the analysis is
+# cross-checked and benchmarked against.
+DEB_PACKAGES := libpcap-dev pkg-config tshark tcpdump
+
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "teardown: swift not found; install Swift 6.3 (expected at /opt/swift/usr/bin)" >&2; exit 1; }
-	@if ! pkg-config --exists libpcap 2>/dev/null; then \
+	@missing=""; \
+	pkg-config --exists libpcap 2>/dev/null || missing="$$missing libpcap-dev pkg-config"; \
+	command -v tshark >/dev/null || missing="$$missing tshark"; \
+	command -v tcpdump >/dev/null || [ -x /usr/sbin/tcpdump ] || missing="$$missing tcpdump"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "teardown: installing libpcap-dev and pkg-config"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev pkg-config >/dev/null; \
+	    echo "teardown: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  elif ! pkg-config --exists libpcap 2>/dev/null; then \
+	    echo "teardown: libpcap is missing; install it with: sudo apt-get install -y $(DEB_PACKAGES)" >&2; exit 1; \
 	  else \
-	    echo "teardown: libpcap is missing; install it with: sudo apt-get install -y libpcap-dev pkg-config" >&2; exit 1; \
+	    echo "teardown: without$$missing the tshark and tcpdump cross-checks are skipped; install with: sudo apt-get install -y$$missing" >&2; \
 	  fi; \
 	fi
 
@@ -43,6 +55,13 @@ repeat: build
 	  $(SWIFT) test --skip-build > .build/repeat.log 2>&1 || { tail -60 .build/repeat.log; echo "teardown: run $$i of $(N) failed" >&2; exit 1; }; \
 	  tail -1 .build/repeat.log; \
 	done
+
+bench: deps
+	$(SWIFT) build -c release
+	.build/release/teardown-bench wire --teardown .build/release/teardown
+
+fixtures: build
+	TEARDOWN_RECORD_FIXTURES=$(CURDIR)/captures $(SWIFT) test --skip-build --filter 'Fixtures.live|Tcpdump.live'
 
 format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests

@@ -46,6 +46,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "teardown-bench",
+            dependencies: ["PacketCapture", "WireAnalysis", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "ProviderInterfaceTests", dependencies: ["ProviderInterface", "SocketSystem"], swiftSettings: strictSettings),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "ProviderInterface"], swiftSettings: strictSettings),
         .testTarget(

@@ -59,7 +59,9 @@ public enum CaptureAccess {
         + "kernel.apparmor_restrict_unprivileged_userns=0)"
 
     private static func reexecuteInNamespace(arguments: [String], because denied: CaptureError) throws(CaptureError) -> Never {
-        let candidates: [String] = ["/usr/bin/unshare", "/bin/unshare"]
+        // TEARDOWN_UNSHARE names another unshare(1), for a system where it lives elsewhere.
+        let configured = ProcessInfo.processInfo.environment["TEARDOWN_UNSHARE"]
+        let candidates: [String] = configured.map { [$0] } ?? ["/usr/bin/unshare", "/bin/unshare"]
         let unshare = candidates.first { access($0, X_OK) == 0 }
         guard let unshare else {
             throw CaptureError(.permission, "\(denied.message); unshare(1) is not installed to capture in a namespace: \(advice)")

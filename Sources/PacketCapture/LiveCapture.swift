@@ -138,13 +138,22 @@ public final class LiveCapture: @unchecked Sendable {
         let drops = try Pcap.drops(handle)
         pcap_close(handle)
         Glibc.close(wake)
-        if drops.dropped > 0 || drops.interfaceDropped > 0 {
-            throw CaptureError(
-                .dropped,
-                "the capture dropped \(drops.dropped) packets in the buffer and \(drops.interfaceDropped) at the interface: "
-                    + "the wire evidence is incomplete")
-        }
+        if let error = Self.dropError(dropped: drops.dropped, interfaceDropped: drops.interfaceDropped) { throw error }
         return CaptureResult(facts: facts, path: path)
+    }
+
+    /// The error that drops make: any dropped packet leaves the evidence incomplete.
+    static func dropError(dropped: UInt32, interfaceDropped: UInt32) -> CaptureError? {
+        guard dropped > 0 || interfaceDropped > 0 else { return nil }
+        return CaptureError(
+            .dropped,
+            "the capture dropped \(dropped) packets in the buffer and \(interfaceDropped) at the interface: the wire evidence is incomplete"
+        )
+    }
+
+    /// A BPF filter for the TCP traffic of the given ports, in either direction.
+    public static func filter(ports: [UInt16]) -> String {
+        ports.isEmpty ? "tcp" : "tcp and (" + ports.map { "port \($0)" }.joined(separator: " or ") + ")"
     }
 
     private func readUntilStopped() {
