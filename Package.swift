@@ -21,7 +21,8 @@ let package = Package(
         .executable(name: "teardown", targets: ["teardown"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libpcap for live capture and for reading and writing pcap files.
@@ -39,10 +40,16 @@ let package = Package(
         ),
         .target(name: "WireAnalysis", swiftSettings: strictSettings),
         .target(name: "PacketCapture", dependencies: ["CPcap", "CShim", "WireAnalysis"], swiftSettings: strictSettings),
+        .target(
+            name: "Conformance",
+            dependencies: ["Harness", "PacketCapture", "WireAnalysis", "ProviderInterface", "CShim", "Yams"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "teardown",
             dependencies: [
-                "Harness", "PacketCapture", "WireAnalysis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Conformance", "Harness", "PacketCapture", "WireAnalysis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),

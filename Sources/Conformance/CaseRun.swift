@@ -1,0 +1,213 @@
+import Foundation
+import Harness
+import PacketCapture
+import ProviderInterface
+import WireAnalysis
+
+/// Why a case stopped before its end: a harness or environment failure (verdict `error`).
+struct CaseAbort: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// What a subject call returned, and when.
+struct CallOutcome: Sendable {
+    enum Value: Sendable {
+        case none
+        case count(Int)
+        case handle(SocketHandle)
+        case linger(Linger)
+        case operation(OperationID)
+    }
+
+    var result: Result<Value, SocketError>
+    var startedAt: ContinuousClock.Instant
+    var returnedAt: ContinuousClock.Instant
+
+    var elapsed: Duration { returnedAt - startedAt }
+
+    var summary: String {
+        switch result {
+        case .success(.count(0)): "end-of-stream (0 bytes)"
+        case .success(.count(let count)): "success (\(count) bytes)"
+        case .success(.linger(let linger)): "linger \(linger)"
+        case .success: "success"
+        case .failure(let error): error.name
+        }
+    }
+}
+
+/// A call left running on a named thread.
+struct ThreadCall {
+    let step: Step
+    let call: BackgroundCall<CallOutcome>
+    var checked = false
+}
+
+/// One observation that contradicts the case, with the level it counts at.
+struct Finding {
+    var level: Level
+    var message: String
+}
+
+/// Runs one case instance against a fresh provider: setup, steps, expectations, audit.
+final class CaseRun {
+    let instance: CaseInstance
+    let options: RunOptions
+    let subject: Subject
+    var handles: [String: SocketHandle] = [:]
+    var blocking: [String: Bool] = [:]
+    var peers: [String: PeerEnd] = [:]
+    var threads: [String: ThreadCall] = [:]
+    var operations: [String: OperationID] = [:]
+    var accepted = 0
+    var findings: [Finding] = []
+    var capture: LiveCapture?
+    var pcapPath: String?
+    var ports: Set<UInt16> = []
+    var listeners: [PeerListener] = []
+    var stalled: [PeerSocket] = []
+    var mainStepStarts: [ContinuousClock.Instant] = []
+    var subjectListenAddress: SocketAddress?
+    let caseDeadline: Deadline
+
+    init(_ instance: CaseInstance, options: RunOptions) {
+        self.instance = instance
+        self.options = options
+        subject = Subject(options.provider)
+        caseDeadline = Deadline(after: options.caseLimit)
+    }
+
+    var family: SocketAddress.Family { instance.setup.family }
+    var tolerances: Tolerances { options.tolerances }
+
+    func finding(_ message: String, line: Int? = nil) {
+        findings.append(Finding(level: instance.level, message: line.map { "line \($0): \(message)" } ?? message))
+    }
+
+    /// Runs the case to its verdict; never throws.
+    func run(pcapPath: String?) -> CaseResult {
+        let started = ContinuousClock.now
+        self.pcapPath = pcapPath
+        var verdict: Verdict
+        var messages: [String]
+        do {
+            do {
+                try setUp()
+                for step in instance.steps { try perform(step) }
+                try checkFinalExpectations()
+            } catch is SetupFailed {
+                // The finding says which setup call failed; the audit still runs.
+            }
+            try tearDown()
+            verdict =
+                findings.map(\.level).max().map { level in
+                    switch level {
+                    case .must: .fail
+                    case .should: .nonStrict
+                    case .info: .informational
+                    }
+                } ?? (instance.level == .info ? .informational : .pass)
+            messages = findings.map(\.message)
+        } catch let abort as CaseAbort {
+            verdict = .error
+            messages = [abort.message] + findings.map(\.message)
+            abandon()
+        } catch {
+            verdict = .error
+            messages = ["\(error)"] + findings.map(\.message)
+            abandon()
+        }
+        return CaseResult(
+            id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
+            verdict: verdict, messages: messages, pcap: capture == nil ? nil : pcapPath, seconds: (ContinuousClock.now - started).seconds,
+            expectedDeviation: nil)
+    }
+
+    // MARK: - Setup
+
+    func startCapture(port: UInt16) throws {
+        ports.insert(port)
+        guard options.capture else { return }
+        do {
+            capture = try LiveCapture(filter: LiveCapture.filter(ports: [port]), path: pcapPath)
+        } catch {
+            throw CaseAbort("capture: \(error.message)")
+        }
+    }
+
+    func setUp() throws {
+        let setup = instance.setup
+        switch setup.kind {
+        case .none:
+            return
+        case .listening:
+            let address = try listenSubject(name: "l")
+            try startCapture(port: address.port)
+        case .connected where setup.role == .client:
+            let listener = try harness { try PeerListener(family, receiveBuffer: instance.peer.receiveBuffer) }
+            listeners.append(listener)
+            try startCapture(port: listener.address.port)
+            let handle = try setupCall("socket") { [subject, family] () throws(SocketError) in try subject.provider.socket(family) }
+            handles["s"] = handle
+            if let size = setup.subjectSendBuffer {
+                try setupCall("setOption(sendBufferSize)") { [subject] () throws(SocketError) in
+                    try subject.provider.setOption(handle, .sendBufferSize, to: .size(size))
+                }
+            }
+            let address = listener.address
+            try setupCall("connect") { [subject] () throws(SocketError) in try subject.provider.connect(handle, to: address) }
+            peers["peer"] = PeerEnd(name: "peer", socket: try harness { try listener.accept() })
+        case .connected:
+            let address = try listenSubject(name: "l")
+            try startCapture(port: address.port)
+            let peerSocket = try harness { try PeerSocket.connect(to: address, receiveBuffer: instance.peer.receiveBuffer) }
+            peers["peer"] = PeerEnd(name: "peer", socket: peerSocket)
+            let listener = handles["l"]!
+            let (handle, _) = try setupCall("accept") { [subject] () throws(SocketError) in try subject.provider.accept(listener) }
+            handles["s"] = handle
+            if let size = setup.subjectSendBuffer {
+                try setupCall("setOption(sendBufferSize)") { [subject] () throws(SocketError) in
+                    try subject.provider.setOption(handle, .sendBufferSize, to: .size(size))
+                }
+            }
+            try setupCall("close(listener)") { [subject] () throws(SocketError) in try subject.close(listener) }
+            handles["l"] = nil
+        }
+        peers["peer"]?.startReading(instance.peer.reads, until: caseDeadline)
+    }
+
+    func listenSubject(name: String) throws -> SocketAddress {
+        let (handle, address) = try setupCall("listen") { [subject, family, instance] () throws(SocketError) in
+            try subject.listen(family, backlog: instance.setup.backlog)
+        }
+        handles[name] = handle
+        subjectListenAddress = address
+        return address
+    }
+
+    /// A harness-side action; its failure is the harness's, not the provider's.
+    func harness<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw CaseAbort("harness: \(error)")
+        }
+    }
+
+    /// A provider call made to set the case up, bounded by the watchdog; a failure is a finding that ends the case.
+    func setupCall<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws(SocketError) -> T) throws -> T {
+        let call = BackgroundCall("\(name)") { Result { () throws(SocketError) in try body() } }
+        guard let result = call.result(within: options.watchdog) else {
+            throw CaseAbort("provider did not return from \(name) within \(options.watchdog) (setting the case up)")
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let error):
+            finding("setting the case up, \(name) failed with \(error.name)")
+            throw SetupFailed()
+        }
+    }
+
+    struct SetupFailed: Error {}
+}

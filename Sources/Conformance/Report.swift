@@ -1,0 +1,176 @@
+import Foundation
+
+/// A whole run: what was run against which provider, and every result.
+public struct RunReport: Sendable, Codable {
+    public var format = "teardown-run/1"
+    public var provider: String
+    public var seed: UInt64
+    public var started: String
+    public var seconds: Double
+    public var repeatCount: Int
+    public var shard: String?
+    public var captureDirectory: String?
+    public var results: [CaseResult]
+    /// Deviations the expectations file lists whose cases ran without deviating.
+    public var staleDeviations: [String]
+    /// Instances whose verdicts differed between repetitions.
+    public var unstable: [String]
+    public var exitCode: Int32
+
+    public init(
+        provider: String, seed: UInt64, started: String, seconds: Double, repeatCount: Int, shard: String?, captureDirectory: String?,
+        results: [CaseResult], staleDeviations: [String], unstable: [String]
+    ) {
+        self.provider = provider
+        self.seed = seed
+        self.started = started
+        self.seconds = seconds
+        self.repeatCount = repeatCount
+        self.shard = shard
+        self.captureDirectory = captureDirectory
+        self.results = results
+        self.staleDeviations = staleDeviations
+        self.unstable = unstable
+        exitCode = RunReport.exitCode(results: results, stale: staleDeviations, unstable: unstable)
+    }
+
+    /// 2 for any harness or environment error (or unstable verdicts), else 1 for an unexpected failure
+    /// or a listed deviation that did not occur, else 0.
+    public static func exitCode(results: [CaseResult], stale: [String], unstable: [String]) -> Int32 {
+        if results.contains(where: { $0.verdict == .error && $0.expectedDeviation == nil }) || !unstable.isEmpty { return 2 }
+        if results.contains(where: \.isUnexpectedFailure) || !stale.isEmpty { return 1 }
+        return 0
+    }
+
+    public var counts: [Verdict: Int] {
+        var counts: [Verdict: Int] = [:]
+        for result in results { counts[result.verdict, default: 0] += 1 }
+        return counts
+    }
+}
+
+/// The end-of-run text: a table by statement, then every failure with expected and actual and its pcap.
+public enum ConsoleReport {
+    public static func summary(_ report: RunReport, statements: [Statement]) -> String {
+        var lines: [String] = []
+        let header = ["statement", "level", "cases", "pass", "fail", "expected", "non-strict", "info", "skipped", "error"]
+        var rows: [[String]] = []
+        for statement in statements {
+            let mine = report.results.filter { $0.statements.contains(statement.id) }
+            guard !mine.isEmpty else { continue }
+            func count(_ verdict: Verdict) -> String {
+                let n = mine.filter { $0.verdict == verdict && ($0.expectedDeviation == nil || verdict == .pass) }.count
+                return n == 0 ? "" : String(n)
+            }
+            let expected = mine.filter { $0.expectedDeviation != nil }.count
+            rows.append(
+                [
+                    statement.id, statement.level.rawValue, String(mine.count), count(.pass), count(.fail),
+                    expected == 0 ? "" : String(expected),
+                    count(.nonStrict), count(.informational), count(.skipped), count(.error),
+                ])
+        }
+        let widths = header.indices.map { column in ([header[column]] + rows.map { $0[column] }).map(\.count).max()! }
+        func format(_ row: [String]) -> String {
+            row.enumerated().map { index, cell in
+                index == 0
+                    ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[index] - cell.count) + cell
+            }.joined(separator: "  ")
+        }
+        lines.append(format(header))
+        for row in rows { lines.append(format(row)) }
+        lines.append("")
+        let problems = report.results.filter { [.fail, .nonStrict, .error].contains($0.verdict) || $0.expectedDeviation != nil }
+        for result in problems {
+            let label =
+                result.expectedDeviation != nil
+                ? "EXPECTED \(result.verdict.rawValue.uppercased())" : result.verdict.rawValue.uppercased()
+            lines.append("\(label) \(result.id) (\(result.statements.joined(separator: ", ")))")
+            if let note = result.expectedDeviation { lines.append("    known deviation: \(note)") }
+            for message in result.messages.prefix(6) { lines.append("    \(message)") }
+            if result.messages.count > 6 { lines.append("    ... and \(result.messages.count - 6) more") }
+            if let pcap = result.pcap { lines.append("    pcap: \(pcap)") }
+        }
+        for stale in report.staleDeviations { lines.append("STALE EXPECTATION \(stale)") }
+        for id in report.unstable { lines.append("UNSTABLE \(id): its verdict differed between repetitions") }
+        let counts = report.counts
+        let expected = report.results.filter { $0.expectedDeviation != nil }.count
+        var totals = Verdict.allCases.compactMap { verdict -> String? in
+            let n =
+                (counts[verdict] ?? 0)
+                - (verdict == .pass ? 0 : report.results.filter { $0.verdict == verdict && $0.expectedDeviation != nil }.count)
+            return n > 0 ? "\(n) \(verdict.rawValue)" : nil
+        }
+        if expected > 0 { totals.append("\(expected) expected deviation\(expected == 1 ? "" : "s")") }
+        let verdictText = report.exitCode == 0 ? "conformant" : report.exitCode == 1 ? "NOT conformant" : "harness or environment ERROR"
+        lines.append("")
+        lines.append(
+            "\(report.provider): \(report.results.count) case instances in \(String(format: "%.1f", report.seconds)) s: "
+                + totals.joined(separator: ", ") + " -> \(verdictText) (exit \(report.exitCode)), seed \(report.seed)")
+        if let directory = report.captureDirectory { lines.append("captures: \(directory)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// JUnit XML: one testcase per case instance.
+public enum JUnitReport {
+    public static func render(_ report: RunReport) -> String {
+        let results = report.results
+        let failures = results.filter { $0.isUnexpectedFailure || ($0.verdict == .nonStrict && $0.expectedDeviation == nil) }.count
+        let errors = results.filter { $0.verdict == .error && $0.expectedDeviation == nil }.count
+        let skipped = results.filter { $0.verdict == .skipped || $0.expectedDeviation != nil }.count
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        xml +=
+            "<testsuites name=\"teardown\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", report.seconds))\">\n"
+        xml +=
+            "  <testsuite name=\"teardown.\(escape(report.provider))\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", report.seconds))\">\n"
+        xml +=
+            "    <properties>\n      <property name=\"provider\" value=\"\(escape(report.provider))\"/>\n      <property name=\"seed\" value=\"\(report.seed)\"/>\n    </properties>\n"
+        for result in results {
+            xml +=
+                "    <testcase classname=\"\(escape(result.caseID))\" name=\"\(escape(result.id))\" time=\"\(String(format: "%.3f", result.seconds))\">\n"
+            xml +=
+                "      <properties>\n        <property name=\"statements\" value=\"\(escape(result.statements.joined(separator: " ")))\"/>\n"
+            xml += "        <property name=\"seed\" value=\"\(report.seed)\"/>\n"
+            if let pcap = result.pcap { xml += "        <property name=\"pcap\" value=\"\(escape(pcap))\"/>\n" }
+            xml += "      </properties>\n"
+            let text = escape(result.messages.joined(separator: "\n"))
+            let first = escape(result.messages.first ?? "")
+            if let note = result.expectedDeviation {
+                xml += "      <skipped message=\"expected deviation: \(escape(note))\">\(text)</skipped>\n"
+            } else {
+                switch result.verdict {
+                case .fail, .nonStrict:
+                    xml += "      <failure type=\"\(result.verdict.rawValue)\" message=\"\(first)\">\(text)</failure>\n"
+                case .error:
+                    xml += "      <error type=\"error\" message=\"\(first)\">\(text)</error>\n"
+                case .skipped:
+                    xml += "      <skipped message=\"\(first)\"/>\n"
+                case .pass, .informational:
+                    if !result.messages.isEmpty { xml += "      <system-out>\(text)</system-out>\n" }
+                }
+            }
+            xml += "    </testcase>\n"
+        }
+        xml += "  </testsuite>\n</testsuites>\n"
+        return xml
+    }
+
+    static func escape(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "\n", "\t": result.unicodeScalars.append(scalar)
+            default:
+                if scalar.value < 0x20 { continue }
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+public import Harness
+import ProviderInterface
+
+/// How a run is made.
+public struct RunOptions: Sendable {
+    public var provider: ProviderKind
+    /// Cases run at the same time, each on its own ports.
+    public var jobs = 4
+    /// How long a provider call may take before the case ends with an `error` naming it.
+    public var watchdog: Duration = .seconds(10)
+    /// The longest a whole case may run.
+    public var caseLimit: Duration = .seconds(60)
+    /// How long "nothing on the wire" is watched for.
+    public var settle: Duration = .milliseconds(300)
+    public var tolerances = Tolerances.standard
+    /// Whether to capture (and check the wire).
+    public var capture = true
+    /// Where each case's pcap is written; nil writes none.
+    public var captureDirectory: String?
+    public var seed: UInt64 = 1
+
+    public init(provider: ProviderKind) { self.provider = provider }
+}
+
+/// Runs case instances concurrently and collects their results in the instances' order.
+public enum Runner {
+    /// Runs `instances`; `progress` is called (from any thread, one at a time) as each finishes.
+    public static func run(
+        _ instances: [CaseInstance], options: RunOptions, progress: @escaping @Sendable (Int, CaseResult) -> Void = { _, _ in }
+    ) -> [CaseResult] {
+        let capabilities = options.provider.capabilities
+        let state = RunState(count: instances.count)
+        let workers = max(1, min(options.jobs, instances.count))
+        let group = DispatchGroup()
+        for _ in 0..<workers {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                while let index = state.next() {
+                    let instance = instances[index]
+                    let result: CaseResult
+                    if let missing = missingCapabilities(instance, capabilities) {
+                        result = skipped(instance, "the \(options.provider) provider lacks: \(missing)")
+                    } else {
+                        let path = options.captureDirectory.map { "\($0)/\(fileName(instance.id)).pcap" }
+                        result = CaseRun(instance, options: options).run(pcapPath: path)
+                    }
+                    state.finish(index, result, progress)
+                }
+            }
+        }
+        group.wait()
+        return state.results
+    }
+
+    static func missingCapabilities(_ instance: CaseInstance, _ capabilities: ProviderCapabilities) -> String? {
+        let missing = instance.requirementNames.filter { name in
+            guard let capability = ProviderCapabilities.names.first(where: { $0.1 == name })?.0 else { return false }
+            return !capabilities.contains(capability)
+        }
+        return missing.isEmpty ? nil : missing.joined(separator: ", ")
+    }
+
+    static func skipped(_ instance: CaseInstance, _ reason: String) -> CaseResult {
+        CaseResult(
+            id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
+            verdict: .skipped, messages: [reason], pcap: nil, seconds: 0, expectedDeviation: nil)
+    }
+
+    /// A file name for an instance id: brackets, commas and equals signs become safe characters.
+    public static func fileName(_ id: String) -> String {
+        String(id.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
+    }
+}
+
+/// The shared queue of instances and their results.
+final class RunState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nextIndex = 0
+    private var finished = 0
+    private var slots: [CaseResult?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func next() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard nextIndex < slots.count else { return nil }
+        nextIndex += 1
+        return nextIndex - 1
+    }
+
+    func finish(_ index: Int, _ result: CaseResult, _ progress: (Int, CaseResult) -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        slots[index] = result
+        finished += 1
+        progress(finished, result)
+    }
+
+    var results: [CaseResult] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.compactMap { $0 }
+    }
+}

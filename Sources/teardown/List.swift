@@ -1,0 +1,68 @@
+import ArgumentParser
+import Conformance
+import Foundation
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the suite's cases with the statements they check, and the statements no case covers.",
+        discussion:
+            "Exit codes: 0 every statement is covered and every case file is well formed; 1 a statement is not covered; 2 a case file is malformed."
+    )
+
+    @OptionGroup var suite: SuiteOptions
+
+    @Flag(help: "List every instance a matrix expands to.")
+    var instances = false
+
+    func run() throws {
+        let (statements, cases, errors) = suite.load()
+        for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
+        let width = cases.map(\.id.count).max() ?? 0
+        for item in cases {
+            let count = item.instances.count
+            print(
+                item.id.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                    + "\(item.statements.joined(separator: ", "))  (\(count) instance\(count == 1 ? "" : "s"), \(item.level.rawValue))")
+            if instances { for instance in item.instances { print("    \(instance.id)") } }
+        }
+        let covered = Set(cases.flatMap(\.statements))
+        let missing = statements.filter { !covered.contains($0.id) && $0.level != .info }
+        let total = cases.reduce(0) { $0 + $1.instances.count }
+        print("\n\(cases.count) cases, \(total) instances; \(statements.count - missing.count) of \(statements.count) statements covered")
+        if !missing.isEmpty { print("not covered by any case: " + missing.map(\.id).joined(separator: ", ")) }
+        if !errors.isEmpty { throw ExitCode(2) }
+        if !missing.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Explain a case: the statement, the steps, and what is expected and why.",
+        discussion:
+            "CASE is a case id (the first instance is shown) or an instance id with its matrix values, as teardown list --instances prints them."
+    )
+
+    @OptionGroup var suite: SuiteOptions
+
+    @Argument(help: "The case or instance id.")
+    var id: String
+
+    func run() throws {
+        let (statements, cases, errors) = suite.load()
+        let all = cases.flatMap(\.instances)
+        guard let instance = all.first(where: { $0.id == id }) ?? all.first(where: { $0.caseID == id }) else {
+            for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
+            let close = cases.map(\.id).filter { $0.contains(id) || id.contains($0) }
+            Teardown.exit(
+                "no case '\(id)'" + (close.isEmpty ? "; teardown list shows them" : "; did you mean \(close.joined(separator: ", "))?"),
+                code: 64)
+        }
+        let siblings = all.filter { $0.caseID == instance.caseID }.count
+        print(Explainer.explain(instance, statements: statements), terminator: "")
+        if siblings > 1 && instance.id == instance.caseID + (instance.parameters.isEmpty ? "" : "") {
+            print("\nThis case's matrix makes \(siblings) instances; teardown list --instances names them.")
+        } else if siblings > 1 {
+            print("\nOne of \(siblings) instances of \(instance.caseID).")
+        }
+    }
+}

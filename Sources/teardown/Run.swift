@@ -1,0 +1,193 @@
+import ArgumentParser
+import Conformance
+import Foundation
+import Harness
+import PacketCapture
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the conformance suite against a provider.",
+        discussion: """
+            Each case runs against a fresh instance of the provider, with the harness's own peer (plain kernel
+            sockets) at the other end, its traffic captured on the loopback (captures/runs/<run>/<case>.pcap),
+            and its handles, descriptors and threads audited. Cases run concurrently on distinct ports.
+
+            Verdicts: pass; fail (a MUST statement violated); non-strict (a SHOULD statement); informational;
+            skipped (a capability the provider lacks); error (the harness or the environment failed: capture,
+            watchdog, peer). With --expectations, listed deviations are reported as expected.
+
+            Exit codes: 0 conformant; 1 not conformant (an unexpected failure, or a listed deviation that did
+            not occur); 2 harness or environment error; 64 usage error.
+            """
+    )
+
+    @OptionGroup var suite: SuiteOptions
+
+    @Option(help: "The provider under test: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var provider = "reference"
+
+    @Option(help: "Run only the cases whose id matches this glob (repeatable).")
+    var cases: [String] = []
+
+    @Option(help: "Leave out the cases whose id matches this glob (repeatable).")
+    var exclude: [String] = []
+
+    @Option(help: "A file of known deviations for this provider (conformance/expectations/<provider>.yaml).")
+    var expectations: String?
+
+    @Option(help: "The seed, printed in every report; the same seed replays a run.")
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("repeat"), help: "Run the selected cases this many times; verdicts that differ are reported.")
+    var repetitions = 1
+
+    @Option(help: "Run only shard I of N (1-based, e.g. 2/4): cases split evenly and deterministically by id.")
+    var shard: String?
+
+    @Option(help: "Where the pcaps and results.json go (default: captures/runs/<time>-<provider>).")
+    var reportDir: String?
+
+    @Option(help: "Write JUnit XML here.")
+    var junit: String?
+
+    @Option(help: "Write the results as JSON here (format teardown-run/1).")
+    var json: String?
+
+    @Option(help: "Cases run at the same time.")
+    var jobs = 4
+
+    @Option(help: "Seconds a provider call may take before its case ends with an error naming it.")
+    var watchdog = 10
+
+    func validate() throws {
+        guard ProviderKind(rawValue: provider) != nil else {
+            throw ValidationError(
+                "unknown provider '\(provider)'; the built-in providers are: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be between 1 and 64") }
+        guard watchdog >= 1 else { throw ValidationError("--watchdog must be at least 1 second") }
+        if let shard { _ = try parseShard(shard) }
+    }
+
+    func parseShard(_ text: String) throws -> (index: Int, count: Int) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count >= 1, index >= 1, index <= count else {
+            throw ValidationError("--shard must be I/N with 1 <= I <= N, such as 2/4, not '\(text)'")
+        }
+        return (index, count)
+    }
+
+    func run() throws {
+        let kind = ProviderKind(rawValue: provider)!
+        let known: Expectations?
+        if let expectations {
+            do {
+                known = try Expectations.load(path: expectations)
+            } catch {
+                Self.exit("\(error)", code: 2)
+            }
+        } else {
+            known = nil
+        }
+        if let known, known.provider != provider {
+            Self.exit("\(expectations!) lists the deviations of '\(known.provider)', not of '\(provider)'", code: 64)
+        }
+        let (statements, loaded, errors) = suite.load()
+        for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
+        var instances = loaded.flatMap(\.instances).filter { instance in
+            (cases.isEmpty || cases.contains { glob($0, instance.id) || glob($0, instance.caseID) })
+                && !exclude.contains { glob($0, instance.id) || glob($0, instance.caseID) }
+        }.sorted { $0.id < $1.id }
+        if let shard {
+            let (index, count) = try parseShard(shard)
+            instances = instances.enumerated().filter { $0.offset % count == index - 1 }.map(\.element)
+        }
+        guard !instances.isEmpty || !errors.isEmpty else {
+            Self.exit("no case matches --cases \(cases.joined(separator: " ")) --exclude \(exclude.joined(separator: " "))", code: 64)
+        }
+        do {
+            _ = try CaptureAccess.ensure()
+        } catch {
+            Self.exit("cannot capture: \(error.message)", code: 2)
+        }
+        let started = Date()
+        let stamp = Self.stamp(started)
+        let directory = reportDir ?? "captures/runs/\(stamp)-\(provider)"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            Self.exit("cannot create the report directory \(directory): \(error.localizedDescription)", code: 2)
+        }
+        var options = RunOptions(provider: kind)
+        options.jobs = jobs
+        options.seed = seed
+        options.watchdog = .seconds(watchdog)
+        let progress = Progress(total: instances.count * repetitions)
+        var rounds: [[CaseResult]] = []
+        for round in 0..<repetitions {
+            options.captureDirectory = repetitions == 1 ? directory : "\(directory)/\(round + 1)"
+            if repetitions > 1 {
+                try? FileManager.default.createDirectory(atPath: options.captureDirectory!, withIntermediateDirectories: true)
+            }
+            rounds.append(Runner.run(instances, options: options) { _, result in progress.advance(result) })
+        }
+        progress.finish()
+        var results = rounds.last ?? []
+        results += errors.map(CaseResult.malformed)
+        let unstable = instances.indices.filter { index in Set(rounds.map { $0[index].verdict }).count > 1 }.map { instances[$0].id }
+        let stale = known?.apply(to: &results).map { "\($0.cases) (\($0.location)): \($0.note)" } ?? []
+        let report = RunReport(
+            provider: provider, seed: seed, started: ISO8601DateFormatter().string(from: started),
+            seconds: Date().timeIntervalSince(started),
+            repeatCount: repetitions, shard: shard, captureDirectory: directory, results: results, staleDeviations: stale,
+            unstable: unstable)
+        let jsonText = try stableJSON(report)
+        try write(jsonText, to: "\(directory)/results.json")
+        if let json { try write(jsonText, to: json) }
+        if let junit { try write(JUnitReport.render(report), to: junit) }
+        print(ConsoleReport.summary(report, statements: statements), terminator: "")
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    func write(_ text: String, to path: String) throws {
+        do {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            Self.exit("cannot write \(path): \(error.localizedDescription)", code: 2)
+        }
+    }
+
+    static func stamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+}
+
+/// The progress line on a terminal; nothing when standard output is not one.
+final class Progress: @unchecked Sendable {
+    private let total: Int
+    private var done = 0
+    private var problems = 0
+    private let lock = NSLock()
+    private let terminal = isatty(STDOUT_FILENO) == 1
+
+    init(total: Int) { self.total = total }
+
+    func advance(_ result: CaseResult) {
+        lock.lock()
+        defer { lock.unlock() }
+        done += 1
+        if [.fail, .error, .nonStrict].contains(result.verdict) { problems += 1 }
+        guard terminal else { return }
+        let line = "[\(done)/\(total)] \(problems) not passing  \(result.verdict.rawValue) \(result.id)"
+        FileHandle.standardOutput.write(Data("\r\u{1B}[2K\(line.prefix(150))".utf8))
+    }
+
+    func finish() {
+        if terminal { FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8)) }
+    }
+}
