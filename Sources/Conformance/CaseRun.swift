@@ -56,6 +56,14 @@ final class CaseRun {
     let options: RunOptions
     let subject: Subject
     var handles: [String: SocketHandle] = [:]
+    /// Handles closed successfully, still nameable by later steps (CLOSE-2).
+    var released: [String: SocketHandle] = [:]
+    var churned: [SocketHandle] = []
+    var receiveBuffers: [String: ReceiveBuffer] = [:]
+    var peerSent = 0
+    var cleanedUp = false
+    /// Threads whose call was found overdue at a `wait: returned`; joined at the end without a second finding.
+    var overdue: Set<String> = []
     var blocking: [String: Bool] = [:]
     var peers: [String: PeerEnd] = [:]
     var threads: [String: ThreadCall] = [:]
@@ -98,6 +106,8 @@ final class CaseRun {
                 try checkFinalExpectations()
             } catch is SetupFailed {
                 // The finding says which setup call failed; the audit still runs.
+            } catch is StepsEnded {
+                // The finding says why the steps ended; the audit still runs.
             }
             try tearDown()
             verdict =
@@ -210,4 +220,24 @@ final class CaseRun {
     }
 
     struct SetupFailed: Error {}
+
+    /// The remaining steps cannot be made meaningfully (a finding says why); the audit still runs.
+    struct StepsEnded: Error {}
+}
+
+/// A receive's buffer, kept after the call returns so that a later write into it can be seen (PEND-7).
+final class ReceiveBuffer: @unchecked Sendable {
+    static let sentinel: UInt8 = 0xEE
+    let memory: UnsafeMutableRawBufferPointer
+    var returned = 0
+
+    init(size: Int) {
+        memory = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+        memory.initializeMemory(as: UInt8.self, repeating: Self.sentinel)
+    }
+
+    deinit { memory.deallocate() }
+
+    /// Bytes past what the call returned that are no longer the sentinel.
+    var writtenAfter: Int { memory[returned...].filter { $0 != Self.sentinel }.count }
 }

@@ -5,7 +5,8 @@ import ProviderInterface
 import WireAnalysis
 
 extension CaseRun {
-    static let waitLimit: Duration = .seconds(10)
+    /// The bound of a wait on an event that the case expects (a peer ending, a FIN, a byte count).
+    static let waitLimit: Duration = .seconds(5)
 
     func perform(_ wait: Wait, _ step: Step) throws {
         switch wait {
@@ -24,7 +25,22 @@ extension CaseRun {
                 }
             }
         case .returned(let name):
-            guard threads[name] != nil else { throw CaseAbort("line \(step.line): no call on thread '\(name)' to wait for") }
+            guard let thread = threads[name] else { throw CaseAbort("line \(step.line): no call on thread '\(name)' to wait for") }
+            // A call expected back at once (or by a time) that is still pending later is a finding, not a stuck provider.
+            let grace: Duration =
+                switch thread.step.timing {
+                case .atOnce?: tolerances.atOnce + .seconds(1)
+                case .about(let target)?: target + tolerances.late + .seconds(1)
+                case .within(let limit)?: limit + .seconds(1)
+                case nil: options.watchdog
+                }
+            if thread.call.result(within: grace) == nil && thread.step.timing != nil {
+                finding(
+                    "\(thread.step.action.name) on thread \(name) expected to return \(thread.step.timing!); still pending \(format(grace)) later",
+                    line: step.line)
+                overdue.insert(name)
+                return
+            }
             try join(name, within: options.watchdog)
         case .peerRead(let name, let bytes):
             let peer = try peer(name, step)
@@ -42,6 +58,19 @@ extension CaseRun {
             guard let operation = operations[name] else { throw CaseAbort("line \(step.line): no operation named '\(name)'") }
             if subject.registry.waitForCompletion(of: operation, within: Self.waitLimit) == nil {
                 finding("asynchronous operation \(name) did not complete within \(Self.waitLimit)", line: step.line)
+            }
+        case .delivered:
+            guard let capture, let peerEnd = peers["peer"] else {
+                throw CaseAbort("line \(step.line): 'wait: delivered' needs the main connection under capture")
+            }
+            let target = Int64(peerSent)
+            let peerAddress = try harness { try peerEnd.socket.localAddress.description }
+            do {
+                try capture.wait(for: "every byte the peer sent acknowledged", within: Self.waitLimit) { facts in
+                    Self.peerDirection(facts, peer: peerAddress).map { $0.bytesAcknowledged >= target } ?? false
+                }
+            } catch {
+                finding("the subject did not acknowledge the \(target) bytes the peer sent: \(error.message)", line: step.line)
             }
         case .acknowledged:
             guard let capture, let peerEnd = peers["peer"] else {
@@ -247,7 +276,7 @@ extension CaseRun {
         let ok: Bool =
             switch (completion.result, expectation.result) {
             case (.failed(let error), .error(let wanted)): error == wanted
-            case (.failed(let error), .oneOf(let wanted)): wanted.contains(error)
+            case (.failed(let error), .oneOf(let wanted)): wanted.contains(.error(error))
             case (.failed, _): false
             case (.received(let bytes), .endOfStream): bytes.isEmpty
             case (_, .ok): true
@@ -263,14 +292,21 @@ extension CaseRun {
     // MARK: - Teardown and audit
 
     func tearDown() throws {
-        for peer in peers.values { peer.socket.close() }
+        // A call still pending in an accept is ended by a connection (a provider whose close does not wake it).
+        if let address = subjectListenAddress, threads.values.contains(where: { $0.call.finishedAt == nil }) {
+            stalled.append(contentsOf: [try? PeerSocket.connect(to: address, within: .seconds(1))].compactMap { $0 })
+        }
+        for peer in peers.values { peer.close() }
         for socket in stalled { socket.close() }
         for listener in listeners { listener.close() }
-        for violation in subject.finish() {
-            let level: Level = violation.statement == "HANDLE-5" ? .should : .must
-            findings.append(Finding(level: level, message: violation.description))
+        for handle in churned { subject.discard(handle) }
+        churned = []
+        cleanUp()
+        for name in threads.keys.sorted() {
+            // An overdue call was reported already; its late result is not checked again.
+            if overdue.contains(name) { threads[name]?.checked = true }
+            try join(name, within: options.watchdog)
         }
-        for name in threads.keys.sorted() { try join(name, within: options.watchdog) }
         if let capture {
             do {
                 try capture.stop()
@@ -289,9 +325,19 @@ extension CaseRun {
         }
     }
 
+    /// The provider's cleanup and the final audit of its upcalls, once.
+    func cleanUp() {
+        guard !cleanedUp else { return }
+        cleanedUp = true
+        for violation in subject.finish() {
+            let level: Level = violation.statement == "HANDLE-5" ? .should : .must
+            findings.append(Finding(level: level, message: violation.description))
+        }
+    }
+
     /// After an error: release what can be released without waiting on the provider.
     func abandon() {
-        for peer in peers.values { peer.socket.close() }
+        for peer in peers.values { peer.close() }
         for socket in stalled { socket.close() }
         for listener in listeners { listener.close() }
         _ = try? capture?.stop()

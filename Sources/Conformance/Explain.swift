@@ -78,10 +78,14 @@ public enum Explainer {
         case .churn(let count): text = "create and close \(count) sockets"
         case .peerSend(let peer, let bytes): text = "the \(peer) sends \(sizeText(bytes))"
         case .peerRead(let peer, let bytes): text = "the \(peer) reads \(bytes.map(sizeText) ?? "until the stream ends")"
+        case .peerReadAccepted(let peer): text = "the \(peer) reads every byte accepted so far"
         case .peerClose(let peer, let abortive): text = "the \(peer) closes \(abortive ? "abortively (RST)" : "gracefully")"
         case .peerShutdown(let peer): text = "the \(peer) shuts down sending (FIN)"
         case .peerConnect(let name): text = "a new peer, \(name), connects to the subject's listener"
         case .wireQuiet: text = "nothing from the subject reaches the wire (no FIN, no RST)"
+        case .cleanup: text = "run the provider's cleanup (every handle still open is closed abortively and released)"
+        case .bufferUntouched(let thread):
+            text = "the buffer of the receive on thread \(thread) holds nothing written after the call returned"
         case .wait(let wait):
             switch wait {
             case .pending(let thread): text = "wait until the call on thread \(thread) is pending inside the provider"
@@ -90,6 +94,7 @@ public enum Explainer {
             case .peerEnding(let peer, let ending): text = "wait until the \(peer)'s reading ends with \(ending.rawValue)"
             case .completed(let operation): text = "wait until \(operation) completes"
             case .acknowledged: text = "wait until the peer has acknowledged every accepted byte (on the wire)"
+            case .delivered: text = "wait until the subject has acknowledged every byte the peer sent (on the wire)"
             }
         }
         if !step.isMain { text += ", on thread \(step.thread)" }

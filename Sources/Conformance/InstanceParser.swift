@@ -12,7 +12,7 @@ struct InstanceParser {
     static let actions: Set<String> = [
         "socket", "listen", "accept", "connect", "send", "fill", "receive", "close", "shutdown", "linger", "dont-linger", "get-linger",
         "blocking", "duplicate", "start-receive", "start-send", "start-accept", "every-call", "churn", "peer-send", "peer-read",
-        "peer-close", "peer-shutdown", "peer-connect", "wait", "wire-quiet",
+        "peer-close", "peer-shutdown", "peer-connect", "wait", "wire-quiet", "cleanup", "buffer-untouched",
     ]
 
     func parse(_ root: Node) throws(CaseFileError) -> CaseInstance {
@@ -35,7 +35,8 @@ struct InstanceParser {
         }
         return CaseInstance(
             id: header.id + suffix, caseID: header.id, title: header.title, statements: header.statements, level: header.level,
-            requires: requires, requirementNames: requirementNames, why: header.why, parameters: parameters, setup: setup, peer: peer,
+            requires: requires, requirementNames: requirementNames, why: header.why, exclusive: header.exclusive, parameters: parameters,
+            setup: setup, peer: peer,
             steps: steps, expect: expect, location: header.location)
     }
 
@@ -164,7 +165,12 @@ struct InstanceParser {
         case "peer-send": action = .peerSend(peer: peerName, bytes: try reader.size(argument, "the bytes the peer sends"))
         case "peer-read":
             let text = try reader.string(argument, "the bytes the peer reads")
-            action = .peerRead(peer: peerName, bytes: text == "all" ? nil : try reader.size(argument, "the bytes the peer reads"))
+            switch text {
+            case "all": action = .peerRead(peer: peerName, bytes: nil)
+            case "accepted": action = .peerReadAccepted(peer: peerName)
+            default:
+                action = .peerRead(peer: peerName, bytes: try reader.size(argument, "the bytes the peer reads (all, accepted or a count)"))
+            }
         case "peer-close":
             let text = try reader.string(argument, "how the peer closes")
             guard text == "graceful" || text == "abortive" else {
@@ -174,6 +180,8 @@ struct InstanceParser {
         case "peer-shutdown": action = .peerShutdown(peer: try reader.string(argument, "the peer"))
         case "peer-connect": action = .peerConnect(as: try reader.string(argument, "the new peer's name"))
         case "wire-quiet": action = .wireQuiet
+        case "cleanup": action = .cleanup
+        case "buffer-untouched": action = .bufferUntouched(thread: try reader.string(argument, "the thread of the receive"))
         default: action = .wait(try parseWait(argument))
         }
         var expect: CallExpectation?
@@ -181,10 +189,7 @@ struct InstanceParser {
         var timing: Timing?
         if let node = extra["within"] {
             let text = try reader.string(node, "within")
-            guard text == "at-once" else {
-                throw reader.fail(node, "expected 'within: at-once' (use 'about: DURATION' for a timed return)")
-            }
-            timing = .atOnce
+            timing = text == "at-once" ? .atOnce : .within(try reader.duration(node, "within (at-once or a duration)"))
         }
         if let node = extra["about"] { timing = .about(try reader.duration(node, "about")) }
         if thread != "main", case .wait = action { throw reader.fail(node, "a wait runs on the main thread; remove 'thread'") }
@@ -211,28 +216,29 @@ struct InstanceParser {
 
     func parseResult(_ node: Node) throws(CaseFileError) -> CallExpectation {
         let names = try reader.strings(node, "the expected result")
-        var errors: [SocketError] = []
+        var results: [CallExpectation] = []
         for name in names {
             switch name {
-            case "ok" where names.count == 1: return .ok
-            case "end-of-stream" where names.count == 1: return .endOfStream
+            case "ok": results.append(.ok)
+            case "end-of-stream": results.append(.endOfStream)
             default:
                 guard let error = SocketError(name: name) else {
                     throw reader.fail(node, "expected the result as ok, end-of-stream or a named error such as notSocket, not '\(name)'")
                 }
-                errors.append(error)
+                results.append(.error(error))
             }
         }
-        return errors.count == 1 ? .error(errors[0]) : .oneOf(errors)
+        return results.count == 1 ? results[0] : .oneOf(results)
     }
 
     func parseWait(_ node: Node) throws(CaseFileError) -> Wait {
         if node.scalar != nil {
             let text = try reader.string(node, "the event")
-            guard text == "acknowledged" else {
-                throw reader.fail(node, "expected the event as a mapping such as {pending: sender}, or acknowledged")
+            switch text {
+            case "acknowledged": return .acknowledged
+            case "delivered": return .delivered
+            default: throw reader.fail(node, "expected the event as a mapping such as {pending: sender}, or acknowledged, or delivered")
             }
-            return .acknowledged
         }
         let pairs = try reader.mapping(
             node, what: "a wait", allowed: ["pending", "returned", "peer-read", "peer-ending", "completed", "peer"])

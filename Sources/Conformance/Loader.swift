@@ -6,7 +6,7 @@ import Yams
 /// Reads case files: YAML, a matrix expanded into instances, every value checked, every error with file and line.
 public enum CaseLoader {
     static let caseKeys: Set<String> = [
-        "id", "title", "statements", "level", "requires", "why", "matrix", "setup", "peer", "steps", "faults", "expect",
+        "id", "title", "statements", "level", "requires", "why", "exclusive", "matrix", "setup", "peer", "steps", "faults", "expect",
     ]
 
     /// Loads every `*.yaml` file under `directory`, sorted by path; returns the cases and the errors of the files that failed.
@@ -109,19 +109,21 @@ public enum CaseLoader {
             throw reader.fail(node, "fault plans are not available yet: 'faults' must be empty or absent")
         }
         let why = try fields["why"].map { node throws(CaseFileError) in try reader.string(node, "why") }
+        let exclusive = try fields["exclusive"].map { node throws(CaseFileError) in try reader.bool(node, "exclusive") } ?? false
         let location = reader.location(root)
         let header = Header(
             id: id, title: title, statements: ids, level: level, requires: requires, requirementNames: requirementNames, why: why,
-            location: location)
+            exclusive: exclusive, location: location)
         let combinations = try matrix(fields["matrix"], reader)
         var instances: [CaseInstance] = []
-        for parameters in combinations {
-            let substituted = try substitute(root, parameters, reader)
+        for combination in combinations {
+            let substituted = try substitute(root, combination.flatMap(\.substitutions), reader)
+            let parameters = combination.map { (name: $0.name, value: $0.display) }
             instances.append(try InstanceParser(reader: reader, header: header, parameters: parameters).parse(substituted))
         }
         return Case(
             id: id, title: title, statements: ids, level: level, requires: requires, requirementNames: requirementNames, why: why,
-            location: location, instances: instances)
+            exclusive: exclusive, location: location, instances: instances)
     }
 
     static func yamlError(_ error: any Error, file: String) -> CaseFileError {
@@ -136,14 +138,35 @@ public enum CaseLoader {
         return CaseFileError(SourceLocation(file: file, line: 0), "not valid YAML: \(error)")
     }
 
-    /// The matrix's combinations, in the order its parameters and values are written.
-    static func matrix(_ node: Node?, _ reader: NodeReader) throws(CaseFileError) -> [[(name: String, value: String)]] {
+    /// One value of a matrix parameter: how the instance id shows it, and what it substitutes.
+    struct MatrixValue {
+        var name: String
+        var display: String
+        var substitutions: [(name: String, value: String)]
+    }
+
+    /// The matrix's combinations, in the order its parameters and values are written. A value is a scalar
+    /// (`$name`), or a mapping whose first entry names the instance and whose entries are `$name.key`.
+    static func matrix(_ node: Node?, _ reader: NodeReader) throws(CaseFileError) -> [[MatrixValue]] {
         guard let node else { return [[]] }
-        var combinations: [[(name: String, value: String)]] = [[]]
+        var combinations: [[MatrixValue]] = [[]]
         for (name, valuesNode) in try reader.mapping(node, what: "the matrix") {
-            let values = try reader.strings(valuesNode, "the values of matrix parameter '\(name)'")
-            guard !values.isEmpty else { throw reader.fail(valuesNode, "matrix parameter '\(name)' has no values") }
-            combinations = combinations.flatMap { combination in values.map { combination + [(name, $0)] } }
+            guard let items = valuesNode.sequence, !items.isEmpty else {
+                throw reader.fail(valuesNode, "expected the values of matrix parameter '\(name)' as a non-empty list")
+            }
+            var values: [MatrixValue] = []
+            for item in items {
+                if item.mapping != nil {
+                    let pairs = try reader.mapping(item, what: "a value of matrix parameter '\(name)'")
+                    var substitutions: [(name: String, value: String)] = []
+                    for (key, value) in pairs { substitutions.append(("\(name).\(key)", try reader.string(value, "\(name).\(key)"))) }
+                    values.append(MatrixValue(name: name, display: substitutions.first?.value ?? "", substitutions: substitutions))
+                } else {
+                    let text = try reader.string(item, "a value of matrix parameter '\(name)'")
+                    values.append(MatrixValue(name: name, display: text, substitutions: [(name, text)]))
+                }
+            }
+            combinations = combinations.flatMap { combination in values.map { combination + [$0] } }
         }
         return combinations
     }
@@ -158,7 +181,7 @@ public enum CaseLoader {
             for (name, value) in parameters.sorted(by: { $0.name.count > $1.name.count }) {
                 text = text.replacingOccurrences(of: "${\(name)}", with: value).replacingOccurrences(of: "$\(name)", with: value)
             }
-            if let range = text.range(of: #"\$\{?[A-Za-z][A-Za-z0-9-]*"#, options: .regularExpression) {
+            if let range = text.range(of: #"\$\{?[A-Za-z][A-Za-z0-9.-]*"#, options: .regularExpression) {
                 throw reader.fail(node, "'\(text[range])' is not a matrix parameter of this case")
             }
             return .scalar(Node.Scalar(text, scalar.tag, scalar.style, scalar.mark))
@@ -220,5 +243,6 @@ struct Header {
     var requires: ProviderCapabilities
     var requirementNames: [String]
     var why: String?
+    var exclusive: Bool
     var location: SourceLocation
 }

@@ -40,6 +40,8 @@ public struct Case: Sendable {
     public var requires: ProviderCapabilities
     public var requirementNames: [String]
     public var why: String?
+    /// Run alone, after the concurrent cases: the case names released handles, whose values another case's sockets may reuse.
+    public var exclusive: Bool
     public var location: SourceLocation
     public var instances: [CaseInstance]
 }
@@ -55,6 +57,7 @@ public struct CaseInstance: Sendable {
     public var requires: ProviderCapabilities
     public var requirementNames: [String]
     public var why: String?
+    public var exclusive: Bool
     public var parameters: [(name: String, value: String)]
     public var setup: Setup
     public var peer: PeerBehaviour
@@ -133,10 +136,16 @@ public enum Action: Sendable {
     case startAccept(as: String)
     /// Every call on the handle (send, receive, shutdown, options, duplicate, close), each expected to fail the same way.
     case everyCall
-    /// Creates and closes this many sockets.
+    /// Creates this many sockets and keeps them open until the case ends.
     case churn(Int)
+    /// Runs the provider's cleanup now (the end of the case then only audits).
+    case cleanup
+    /// The buffer of the receive made on this thread still holds only what the call returned.
+    case bufferUntouched(thread: String)
     case peerSend(peer: String, bytes: Int)
     case peerRead(peer: String, bytes: Int?)
+    /// The peer reads until it has every byte accepted so far.
+    case peerReadAccepted(peer: String)
     case peerClose(peer: String, abortive: Bool)
     case peerShutdown(peer: String)
     case peerConnect(as: String)
@@ -167,12 +176,14 @@ public enum Action: Sendable {
         case .everyCall: "every-call"
         case .churn: "churn"
         case .peerSend: "peer-send"
-        case .peerRead: "peer-read"
+        case .peerRead, .peerReadAccepted: "peer-read"
         case .peerClose: "peer-close"
         case .peerShutdown: "peer-shutdown"
         case .peerConnect: "peer-connect"
         case .wait: "wait"
         case .wireQuiet: "wire-quiet"
+        case .cleanup: "cleanup"
+        case .bufferUntouched: "buffer-untouched"
         }
     }
 }
@@ -199,6 +210,8 @@ public enum Wait: Sendable {
     case completed(operation: String)
     /// The peer's kernel acknowledged every byte the subject accepted (seen on the wire).
     case acknowledged
+    /// The subject's kernel acknowledged every byte the peer sent (seen on the wire).
+    case delivered
 }
 
 /// How a stream of bytes ended for a reader.
@@ -214,15 +227,15 @@ public enum CallExpectation: Sendable, Equatable, CustomStringConvertible {
     case error(SocketError)
     /// A receive that returns end-of-stream (0 bytes).
     case endOfStream
-    /// One of several errors.
-    case oneOf([SocketError])
+    /// Any one of several results.
+    case oneOf([CallExpectation])
 
     public var description: String {
         switch self {
         case .ok: "success"
         case .error(let error): error.name
         case .endOfStream: "end-of-stream"
-        case .oneOf(let errors): errors.map(\.name).joined(separator: " or ")
+        case .oneOf(let results): results.map(\.description).joined(separator: " or ")
         }
     }
 }
@@ -233,11 +246,14 @@ public enum Timing: Sendable, Equatable, CustomStringConvertible {
     case atOnce
     /// "About t": between t minus the early tolerance and t plus the late one.
     case about(Duration)
+    /// No later than this.
+    case within(Duration)
 
     public var description: String {
         switch self {
         case .atOnce: "at once"
         case .about(let duration): "after about \(duration)"
+        case .within(let duration): "within \(duration)"
         }
     }
 }

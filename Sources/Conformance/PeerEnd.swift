@@ -11,6 +11,7 @@ final class PeerEnd: @unchecked Sendable {
     private var bytes: [UInt8] = []
     private var ending: Ending = .open
     private var readerRunning = false
+    private var closing = false
 
     init(name: String, socket: PeerSocket) {
         self.name = name
@@ -50,12 +51,30 @@ final class PeerEnd: @unchecked Sendable {
 
     private func record(_ observation: PeerObservation) {
         condition.lock()
+        // The end-of-stream that stopReading makes is the harness's own doing, not an observation.
+        if closing && observation.ending != .open {
+            condition.unlock()
+            return
+        }
         bytes += observation.bytes
         if observation.ending != .open {
             ending = observation.ending == .endOfStream ? .endOfStream : .reset
         }
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Closes the peer's socket, first stopping its reader: a socket a thread is polling is not released by close(2).
+    func close(abortive: Bool = false) {
+        condition.lock()
+        closing = true
+        let running = readerRunning
+        condition.unlock()
+        if running {
+            socket.stopReading()
+            _ = wait(within: .seconds(5)) { _, _ in false }
+        }
+        socket.close(abortive: abortive)
     }
 
     /// Reads on the calling thread until `limit` more bytes, the end of the stream, or the deadline.

@@ -29,15 +29,29 @@ public enum Runner {
     public static func run(
         _ instances: [CaseInstance], options: RunOptions, progress: @escaping @Sendable (Int, CaseResult) -> Void = { _, _ in }
     ) -> [CaseResult] {
-        let capabilities = options.provider.capabilities
         let state = RunState(count: instances.count)
-        let workers = max(1, min(options.jobs, instances.count))
+        // Cases that name released handles run alone, after the others: a released value may be reused
+        // for another case's socket by a provider whose handles are descriptors.
+        let shared = instances.indices.filter { !instances[$0].exclusive }
+        let alone = instances.indices.filter { instances[$0].exclusive }
+        runQueue(shared, instances, options: options, workers: options.jobs, state: state, progress: progress)
+        runQueue(alone, instances, options: options, workers: 1, state: state, progress: progress)
+        return state.results
+    }
+
+    static func runQueue(
+        _ indices: [Int], _ instances: [CaseInstance], options: RunOptions, workers: Int, state: RunState,
+        progress: @escaping @Sendable (Int, CaseResult) -> Void
+    ) {
+        guard !indices.isEmpty else { return }
+        let capabilities = options.provider.capabilities
+        let queue = WorkQueue(indices)
         let group = DispatchGroup()
-        for _ in 0..<workers {
+        for _ in 0..<max(1, min(workers, indices.count)) {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
-                while let index = state.next() {
+                while let index = queue.next() {
                     let instance = instances[index]
                     let result: CaseResult
                     if let missing = missingCapabilities(instance, capabilities) {
@@ -51,7 +65,6 @@ public enum Runner {
             }
         }
         group.wait()
-        return state.results
     }
 
     static func missingCapabilities(_ instance: CaseInstance, _ capabilities: ProviderCapabilities) -> String? {
@@ -74,22 +87,27 @@ public enum Runner {
     }
 }
 
-/// The shared queue of instances and their results.
-final class RunState: @unchecked Sendable {
+/// Instance indices handed to workers one at a time.
+final class WorkQueue: @unchecked Sendable {
     private let lock = NSLock()
-    private var nextIndex = 0
-    private var finished = 0
-    private var slots: [CaseResult?]
+    private var pending: [Int]
 
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    init(_ indices: [Int]) { pending = indices.reversed() }
 
     func next() -> Int? {
         lock.lock()
         defer { lock.unlock() }
-        guard nextIndex < slots.count else { return nil }
-        nextIndex += 1
-        return nextIndex - 1
+        return pending.popLast()
     }
+}
+
+/// The results, in the instances' order.
+final class RunState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var finished = 0
+    private var slots: [CaseResult?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
 
     func finish(_ index: Int, _ result: CaseResult, _ progress: (Int, CaseResult) -> Void) {
         lock.lock()

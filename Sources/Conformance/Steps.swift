@@ -7,8 +7,21 @@ extension CaseRun {
     /// The handle a step names; a name no step has created is an error in the case, found when it runs.
     func handle(_ name: String, _ step: Step) throws -> SocketHandle {
         if name == "bogus" { return SocketHandle(rawValue: 0x5EED_0000_0000_0001) }
-        guard let handle = handles[name] else { throw CaseAbort("line \(step.line): no handle named '\(name)' exists at this step") }
+        if let handle = handles[name] { return handle }
+        guard let handle = released[name] else {
+            throw CaseAbort("line \(step.line): no handle named '\(name)' exists at this step")
+        }
+        // Outside an exclusive case a released value may already name another case's socket: the steps end here.
+        guard instance.exclusive || expectsReleased(step) else {
+            finding("\(step.action.name) on \(name) not made: the handle was released earlier than the case expects")
+            throw StepsEnded()
+        }
         return handle
+    }
+
+    /// Whether the step itself expects the handle to be released (it expects notSocket).
+    func expectsReleased(_ step: Step) -> Bool {
+        step.expect == .error(.notSocket)
     }
 
     func peer(_ name: String, _ step: Step) throws -> PeerEnd {
@@ -19,17 +32,21 @@ extension CaseRun {
     func perform(_ step: Step) throws {
         if step.isMain { mainStepStarts.append(.now) }
         let provider = subject.provider
-        let subject = self.subject
         switch step.action {
         case .wait(let wait): try perform(wait, step)
         case .wireQuiet: try checkQuiet(step)
         case .peerSend(let name, let bytes):
             let sent = try harness { try peer(name, step).socket.send(Payload.bytes(bytes, seed: 0x5A), within: .seconds(10)) }
+            if name == "peer" { peerSent += sent.sent }
             if let error = sent.error { finding("the peer's send failed with \(error.name) after \(sent.sent) bytes", line: step.line) }
         case .peerRead(let name, let bytes):
             try harness { try peer(name, step).read(limit: bytes, within: .seconds(10)) }
+        case .peerReadAccepted(let name):
+            let peer = try peer(name, step)
+            let missing = accepted - peer.observed.bytes.count
+            if missing > 0 { try harness { try peer.read(limit: missing, within: .seconds(10)) } }
         case .peerClose(let name, let abortive):
-            try peer(name, step).socket.close(abortive: abortive)
+            try peer(name, step).close(abortive: abortive)
         case .peerShutdown(let name):
             try harness { try peer(name, step).socket.shutdownSending() }
         case .peerConnect(let name):
@@ -40,12 +57,27 @@ extension CaseRun {
             peers[name] = PeerEnd(name: name, socket: socket)
         case .churn(let count):
             let family = self.family
-            try subjectCall(step, expectedByDefault: .ok) { () throws(SocketError) in
-                for _ in 0..<count {
-                    let handle = try provider.socket(family)
-                    try subject.close(handle)
+            for _ in 0..<count {
+                let call = BackgroundCall("socket") { Result { () throws(SocketError) in try provider.socket(family) } }
+                guard let result = call.result(within: options.watchdog) else {
+                    throw CaseAbort("provider did not return from socket within \(options.watchdog) (line \(step.line))")
                 }
-                return .none
+                switch result {
+                case .success(let handle): churned.append(handle)
+                case .failure(let error):
+                    finding("socket failed with \(error.name) after \(churned.count) new sockets", line: step.line)
+                    return
+                }
+            }
+        case .cleanup:
+            cleanUp()
+        case .bufferUntouched(let thread):
+            guard let buffer = receiveBuffers[thread] else {
+                throw CaseAbort("line \(step.line): no receive was made on thread '\(thread)'")
+            }
+            let written = buffer.writtenAfter
+            if written > 0 {
+                finding("the receive on thread \(thread) wrote \(written) bytes into its buffer after it had returned", line: step.line)
             }
         case .everyCall:
             try everyCall(step)
@@ -110,8 +142,12 @@ extension CaseRun {
             }
         case .receive(let bytes):
             let handle = try handle(step.handle, step)
+            let buffer = ReceiveBuffer(size: bytes)
+            receiveBuffers[step.thread] = buffer
             try subjectCall(step, expectedByDefault: .ok) { () throws(SocketError) in
-                .count(try provider.receive(handle, maxBytes: bytes).count)
+                let count = try provider.receive(handle, into: buffer.memory)
+                buffer.returned = count
+                return .count(count)
             }
         case .close:
             let handle = try handle(step.handle, step)
@@ -237,7 +273,10 @@ extension CaseRun {
         default:
             break
         }
-        if case .success = outcome.result, case .close = step.action { handles[step.handle] = nil }
+        if case .success = outcome.result, case .close = step.action, let handle = handles[step.handle] {
+            released[step.handle] = handle
+            handles[step.handle] = nil
+        }
         let expected = step.expect ?? defaultExpectation
         if !matches(outcome.result, expected, step) {
             finding("\(step.action.name) expected \(expected); got \(outcome.summary)", line: step.line)
@@ -248,6 +287,7 @@ extension CaseRun {
                 switch timing {
                 case .atOnce: elapsed <= tolerances.atOnce
                 case .about(let target): tolerances.isAbout(elapsed, target)
+                case .within(let limit): elapsed <= limit
                 }
             if !ok { finding("\(step.action.name) expected to return \(timing); it took \(format(elapsed))", line: step.line) }
         }
@@ -259,7 +299,7 @@ extension CaseRun {
         case (.success(.count(0)), .ok): if case .receive = step.action { return false } else { return true }
         case (.success, .ok): return true
         case (.failure(let error), .error(let wanted)): return error == wanted
-        case (.failure(let error), .oneOf(let wanted)): return wanted.contains(error)
+        case (_, .oneOf(let choices)): return choices.contains { matches(result, $0, step) }
         default: return false
         }
     }
@@ -287,7 +327,11 @@ extension CaseRun {
             }
             let outcome: Result<CallOutcome.Value, SocketError> = result.map { .none }
             if !matches(outcome, expected, step) {
-                let got = (try? result.get()).map { "success" } ?? "\(result)"
+                let got: String =
+                    switch result {
+                    case .success: "success"
+                    case .failure(let error): error.name
+                    }
                 finding("\(name) on the released handle expected \(expected); got \(got)", line: step.line)
             }
         }

@@ -217,6 +217,12 @@ public final class PeerSocket: @unchecked Sendable {
         try wrap("peer shutdown") { () throws(SystemError) in try Syscall.shutdown(fd, Int32(SHUT_WR)) }
     }
 
+    /// Wakes any thread of the harness blocked reading this socket (shutdown(SHUT_RD) puts nothing on the wire).
+    public func stopReading() {
+        guard open else { return }
+        try? Syscall.shutdown(fd, Int32(SHUT_RD))
+    }
+
     /// Closes; abortively (RST) when asked.
     public func close(abortive: Bool = false) {
         guard open else { return }
