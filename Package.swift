@@ -65,7 +65,13 @@ let package = Package(
             dependencies: ["Harness", "ProviderInterface", "SocketSystem"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "WireAnalysisTests", dependencies: ["WireAnalysis", "PacketCapture", "Harness"], swiftSettings: strictSettings),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .testTarget(
+            name: "WireAnalysisTests", dependencies: ["WireAnalysis", "PacketCapture", "Harness", "TestSupport"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "ConformanceTests", dependencies: ["Conformance", "Harness", "PacketCapture", "TestSupport"],
+            swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

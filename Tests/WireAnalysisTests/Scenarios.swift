@@ -2,6 +2,7 @@ import Foundation
 import Harness
 import PacketCapture
 import ProviderInterface
+import TestSupport
 import Testing
 import WireAnalysis
 

@@ -1,6 +1,7 @@
 import Foundation
 import Harness
 import PacketCapture
+import TestSupport
 import Testing
 import WireAnalysis
 

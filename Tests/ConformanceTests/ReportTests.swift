@@ -1,0 +1,87 @@
+import Conformance
+import Foundation
+import FoundationXML
+import Testing
+
+func result(_ id: String, _ verdict: Verdict, messages: [String] = []) -> CaseResult {
+    let fields: [String: Any] = [
+        "id": id, "caseID": String(id.split(separator: "[").first!), "title": "t", "statements": ["PEND-1"], "level": "must",
+        "verdict": verdict.rawValue, "messages": messages, "seconds": 0.5, "pcap": "captures/x.pcap",
+    ]
+    let data = try! JSONSerialization.data(withJSONObject: fields)
+    return try! JSONDecoder().decode(CaseResult.self, from: data)
+}
+
+@Suite struct Reporting {
+    @Test func exitCodesFollowTheVerdicts() {
+        #expect(
+            RunReport.exitCode(results: [result("a", .pass), result("b", .skipped), result("c", .nonStrict)], stale: [], unstable: []) == 0)
+        #expect(RunReport.exitCode(results: [result("a", .pass), result("b", .fail)], stale: [], unstable: []) == 1)
+        #expect(RunReport.exitCode(results: [result("a", .fail), result("b", .error)], stale: [], unstable: []) == 2)
+        #expect(RunReport.exitCode(results: [result("a", .pass)], stale: ["x"], unstable: []) == 1)
+        #expect(RunReport.exitCode(results: [result("a", .pass)], stale: [], unstable: ["a"]) == 2)
+    }
+
+    @Test func expectationsMarkKnownDeviationsAndReportStaleOnes() throws {
+        try withTemporaryFile(
+            """
+            provider: posix
+            deviations:
+              - cases: pend.receive*
+                note: close does not wake recv
+              - cases: pend.accept*
+                note: close does not wake accept
+            """
+        ) { path in
+            let expectations = try Expectations.load(path: path)
+            var results = [result("pend.receive[role=client]", .fail), result("pend.accept", .pass), result("other", .fail)]
+            let stale = expectations.apply(to: &results)
+            #expect(results[0].expectedDeviation == "close does not wake recv")
+            #expect(!results[0].isUnexpectedFailure)
+            #expect(results[2].isUnexpectedFailure)
+            #expect(stale.map(\.cases) == ["pend.accept*"])
+        }
+    }
+
+    @Test func aMalformedExpectationsFileSaysWhere() throws {
+        try withTemporaryFile("provider: posix\ndeviations:\n  - cases: x\n") { path in
+            do throws(CaseFileError) {
+                _ = try Expectations.load(path: path)
+                Issue.record("accepted a deviation without a note")
+            } catch {
+                #expect(error.location.line == 3)
+                #expect(error.message.contains("'note'"))
+            }
+        }
+    }
+
+    @Test func junitIsWellFormedAndCountsEachVerdict() throws {
+        var results = [
+            result("a", .pass), result("b", .fail, messages: ["expected FIN at seq 65537 <after> \"all\" & more"]),
+            result("c", .skipped, messages: ["lacks duplicate"]),
+            result("d", .error, messages: ["watchdog"]), result("e", .fail, messages: ["known"]),
+        ]
+        results[4].expectedDeviation = "a known deviation"
+        let report = RunReport(
+            provider: "posix", seed: 7, started: "now", seconds: 1, repeatCount: 1, shard: nil, captureDirectory: nil, results: results,
+            staleDeviations: [], unstable: [])
+        let xml = JUnitReport.render(report)
+        let document = try XMLDocument(data: Data(xml.utf8))
+        let suite = try #require(try document.nodes(forXPath: "//testsuite").first as? XMLElement)
+        #expect(suite.attribute(forName: "tests")?.stringValue == "5")
+        #expect(suite.attribute(forName: "failures")?.stringValue == "1")
+        #expect(suite.attribute(forName: "errors")?.stringValue == "1")
+        #expect(suite.attribute(forName: "skipped")?.stringValue == "2")
+        let failure = try #require(try document.nodes(forXPath: "//testcase[@name='b']/failure").first as? XMLElement)
+        #expect(failure.attribute(forName: "message")?.stringValue == "expected FIN at seq 65537 <after> \"all\" & more")
+        #expect(try document.nodes(forXPath: "//testcase[@name='b']/properties/property[@name='pcap']").count == 1)
+        #expect(try document.nodes(forXPath: "//property[@name='seed'][@value='7']").count >= 1)
+    }
+}
+
+func withTemporaryFile(_ text: String, _ body: (String) throws -> Void) throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("teardown-\(UUID().uuidString).yaml").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try body(path)
+}
