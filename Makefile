@@ -62,6 +62,7 @@ repeat: build
 
 bench: deps
 	$(SWIFT) build -c release
+	.build/release/teardown-bench suite --teardown .build/release/teardown
 	.build/release/teardown-bench wire --teardown .build/release/teardown
 
 fixtures: build

@@ -55,7 +55,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "teardown-bench",
-            dependencies: ["PacketCapture", "WireAnalysis", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Conformance", "PacketCapture", "WireAnalysis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ProviderInterfaceTests", dependencies: ["ProviderInterface", "SocketSystem"], swiftSettings: strictSettings),
