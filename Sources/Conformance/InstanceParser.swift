@@ -221,9 +221,11 @@ struct InstanceParser {
             switch name {
             case "ok": results.append(.ok)
             case "end-of-stream": results.append(.endOfStream)
+            case "partial": results.append(.partial)
             default:
                 guard let error = SocketError(name: name) else {
-                    throw reader.fail(node, "expected the result as ok, end-of-stream or a named error such as notSocket, not '\(name)'")
+                    throw reader.fail(
+                        node, "expected the result as ok, end-of-stream, partial or a named error such as notSocket, not '\(name)'")
                 }
                 results.append(.error(error))
             }

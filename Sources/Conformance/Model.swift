@@ -227,6 +227,8 @@ public enum CallExpectation: Sendable, Equatable, CustomStringConvertible {
     case error(SocketError)
     /// A receive that returns end-of-stream (0 bytes).
     case endOfStream
+    /// A send or receive that returns success with at least one byte: a call that made progress before it was ended.
+    case partial
     /// Any one of several results.
     case oneOf([CallExpectation])
 
@@ -235,6 +237,7 @@ public enum CallExpectation: Sendable, Equatable, CustomStringConvertible {
         case .ok: "success"
         case .error(let error): error.name
         case .endOfStream: "end-of-stream"
+        case .partial: "success with some bytes"
         case .oneOf(let results): results.map(\.description).joined(separator: " or ")
         }
     }

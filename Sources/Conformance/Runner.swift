@@ -4,7 +4,7 @@ import ProviderInterface
 
 /// How a run is made.
 public struct RunOptions: Sendable {
-    public var provider: ProviderKind
+    public var provider: ProviderFactory
     /// Cases run at the same time, each on its own ports.
     public var jobs = 4
     /// How long a provider call may take before the case ends with an `error` naming it.
@@ -20,7 +20,7 @@ public struct RunOptions: Sendable {
     public var captureDirectory: String?
     public var seed: UInt64 = 1
 
-    public init(provider: ProviderKind) { self.provider = provider }
+    public init(provider: ProviderFactory) { self.provider = provider }
 }
 
 /// Runs case instances concurrently and collects their results in the instances' order.

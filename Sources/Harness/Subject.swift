@@ -3,14 +3,17 @@ public import ProviderInterface
 /// The provider under test with its handle registry: the calls whose effects the
 /// harness audits (close, cleanup, asynchronous operations) go through here.
 public final class Subject: @unchecked Sendable {
-    public let kind: ProviderKind
     public let provider: any SocketProvider
     public let registry: HandleRegistry
 
-    public init(_ kind: ProviderKind) {
-        self.kind = kind
+    public convenience init(_ kind: ProviderKind) {
+        self.init(ProviderFactory.builtIn(kind))
+    }
+
+    /// A fresh provider from `factory`, its upcalls going to a new registry.
+    public init(_ factory: ProviderFactory) {
         registry = HandleRegistry()
-        provider = kind.make(upcalls: registry)
+        provider = factory.make(registry)
     }
 
     public var capabilities: ProviderCapabilities { provider.capabilities }

@@ -63,6 +63,33 @@ public enum Payload {
     }
 }
 
+/// How to make fresh instances of a provider under test, whichever it is: built in, wrapped, or loaded.
+public struct ProviderFactory: Sendable, CustomStringConvertible {
+    /// The name reports use.
+    public let name: String
+    /// A new provider whose upcalls go to the registry given.
+    public let make: @Sendable (HandleRegistry) -> any SocketProvider
+
+    public init(name: String, make: @escaping @Sendable (HandleRegistry) -> any SocketProvider) {
+        self.name = name
+        self.make = make
+    }
+
+    /// One of the providers built into Teardown.
+    public static func builtIn(_ kind: ProviderKind) -> ProviderFactory {
+        ProviderFactory(name: kind.rawValue) { kind.make(upcalls: $0) }
+    }
+
+    /// What the provider declares it can do.
+    public var capabilities: ProviderCapabilities {
+        let provider = make(HandleRegistry())
+        defer { provider.cleanup() }
+        return provider.capabilities
+    }
+
+    public var description: String { name }
+}
+
 /// The providers built into Teardown.
 public enum ProviderKind: String, CaseIterable, Sendable, CustomStringConvertible {
     /// The reference provider: every statement of SPEC.md.
@@ -73,11 +100,7 @@ public enum ProviderKind: String, CaseIterable, Sendable, CustomStringConvertibl
     public var description: String { rawValue }
 
     /// What a provider of this kind declares it can do.
-    public var capabilities: ProviderCapabilities {
-        let provider = make(upcalls: HandleRegistry())
-        defer { provider.cleanup() }
-        return provider.capabilities
-    }
+    public var capabilities: ProviderCapabilities { ProviderFactory.builtIn(self).capabilities }
 
     /// Makes a provider of this kind that makes its upcalls into `upcalls`.
     public func make(upcalls: any ProviderUpcalls) -> any SocketProvider {

@@ -120,7 +120,7 @@ struct Run: ParsableCommand {
         } catch {
             Self.exit("cannot create the report directory \(directory): \(error.localizedDescription)", code: 2)
         }
-        var options = RunOptions(provider: kind)
+        var options = RunOptions(provider: .builtIn(kind))
         options.jobs = jobs
         options.seed = seed
         options.watchdog = .seconds(watchdog)
@@ -136,7 +136,16 @@ struct Run: ParsableCommand {
         progress.finish()
         var results = rounds.last ?? []
         results += errors.map(CaseResult.malformed)
-        let unstable = instances.indices.filter { index in Set(rounds.map { $0[index].verdict }).count > 1 }.map { instances[$0].id }
+        // An instance is unstable when its verdict differs between rounds (or it is missing from one).
+        let verdicts = rounds.map { round in Dictionary(round.map { ($0.id, $0.verdict) }, uniquingKeysWith: { first, _ in first }) }
+        let unstable = instances.map(\.id).filter { id in Set(verdicts.map { $0[id]?.rawValue ?? "missing" }).count > 1 }
+        if repetitions > 1 {
+            for (number, round) in rounds.enumerated() {
+                let counts = Dictionary(grouping: round, by: \.verdict).map { "\($0.value.count) \($0.key.rawValue)" }.sorted()
+                FileHandle.standardError.write(
+                    Data("teardown: round \(number + 1) of \(repetitions): \(counts.joined(separator: ", "))\n".utf8))
+            }
+        }
         let stale = known?.apply(to: &results).map { "\($0.cases) (\($0.location)): \($0.note)" } ?? []
         let report = RunReport(
             provider: provider, seed: seed, started: ISO8601DateFormatter().string(from: started),
