@@ -72,7 +72,8 @@ final class CaseRun {
     var findings: [Finding] = []
     var capture: LiveCapture?
     var pcapPath: String?
-    var ports: Set<UInt16> = []
+    /// Inodes of the subject's sockets in this case: its listener and its ends of the peers' connections.
+    var ownedInodes: Set<String> = []
     var listeners: [PeerListener] = []
     var stalled: [PeerSocket] = []
     var mainStepStarts: [ContinuousClock.Instant] = []
@@ -102,7 +103,12 @@ final class CaseRun {
         do {
             do {
                 try setUp()
-                for step in instance.steps { try perform(step) }
+                recordOwnedSockets(includingListener: true)
+                for step in instance.steps {
+                    try perform(step)
+                    if case .peerConnect = step.action { recordOwnedSockets(includingListener: false) }
+                }
+                recordOwnedSockets(includingListener: false)
                 try checkFinalExpectations()
             } catch is SetupFailed {
                 // The finding says which setup call failed; the audit still runs.
@@ -134,10 +140,27 @@ final class CaseRun {
             expectedDeviation: nil)
     }
 
+    /// Notes which of the process's sockets are the subject's in this case, identified by the peers' port pairs
+    /// (unique while the connections live) and, while it is certainly still ours, the listener's port.
+    func recordOwnedSockets(includingListener: Bool) {
+        var pairs: Set<[UInt16]> = []
+        for peer in peers.values {
+            guard let local = try? peer.socket.localAddress, let remote = try? peer.socket.remoteAddress else { continue }
+            pairs.insert([remote.port, local.port])
+        }
+        let listenPort = includingListener ? subjectListenAddress?.port : nil
+        for entry in SocketInventory.sockets() {
+            if pairs.contains([entry.localPort, entry.remotePort])
+                || (entry.localPort == listenPort && entry.state == SocketInventory.listening)
+            {
+                ownedInodes.insert(entry.inode)
+            }
+        }
+    }
+
     // MARK: - Setup
 
     func startCapture(port: UInt16) throws {
-        ports.insert(port)
         guard options.capture else { return }
         do {
             capture = try LiveCapture(filter: LiveCapture.filter(ports: [port]), path: pcapPath)

@@ -314,7 +314,7 @@ extension CaseRun {
                 throw CaseAbort("capture: \(error.message)")
             }
         }
-        let leaked = SocketInventory.descriptors(usingPorts: ports)
+        let leaked = SocketInventory.descriptors(holding: ownedInodes)
         if !leaked.isEmpty {
             findings.append(
                 Finding(

@@ -43,7 +43,8 @@ public enum Explainer {
         case .listening:
             return "subject handle l listens on \(setup.family) loopback (backlog \(setup.backlog)); the peer \(reading)\(buffer)."
         case .connected:
-            return "subject handle s is the \(setup.role) of a \(setup.family) loopback connection; the harness's peer \(reading)\(buffer)."
+            return
+                "subject handle s is the \(setup.role) of an \(setup.family == .ipv4 ? "IPv4" : "IPv6") loopback connection; the harness's peer \(reading)\(buffer)."
         }
     }
 
@@ -59,17 +60,19 @@ public enum Explainer {
                 target == .stalled
                 ? "connect\(on) to a listener whose queue is full (stays in progress)" : "connect\(on) to the peer's listener"
         case .send(let bytes): text = "send \(sizeText(bytes))\(on)"
-        case .fill: text = "send\(on) until the provider would block (the peer's window and the buffers are full)"
+        case .fill(let limit):
+            text = "send\(on) without blocking until the provider would block (the peer's window and the buffers are full)"
+            if let limit { text += " or \(sizeText(limit)) are accepted" }
         case .receive(let bytes): text = "receive up to \(sizeText(bytes))\(on)"
         case .close: text = "close \(step.handle)"
         case .shutdown(let direction):
             text =
                 "shutdown(\(["receive", "send", "both"].indices.contains(Int(direction)) ? ["receive", "send", "both"][Int(direction)] : String(direction)))\(on)"
-        case .setLinger(let linger): text = "set linger \(linger)\(on)"
+        case .setLinger(let linger): text = "set \(linger)\(on)"
         case .setLingerRaw(let on_, let seconds): text = "set linger {on: \(on_), seconds: \(seconds)}\(on)"
         case .dontLinger(let flag): text = "set SO_DONTLINGER \(flag)\(on)"
         case .getLinger(let expected): text = "read linger\(on); it must read back \(expected)"
-        case .setBlocking(let flag): text = "make\(on) \(flag ? "blocking" : "nonblocking")"
+        case .setBlocking(let flag): text = "make \(step.handle) \(flag ? "blocking" : "nonblocking")"
         case .duplicate(let name): text = "duplicate \(step.handle), naming the copy \(name)"
         case .startReceive(let name, let bytes): text = "start an asynchronous receive of \(sizeText(bytes))\(on), named \(name)"
         case .startSend(let name, let bytes): text = "start an asynchronous send of \(sizeText(bytes))\(on), named \(name)"

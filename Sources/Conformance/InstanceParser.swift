@@ -132,7 +132,7 @@ struct InstanceParser {
         case "send": action = .send(bytes: try reader.size(argument, "the bytes to send"))
         case "fill":
             handle = try reader.string(argument, "the handle")
-            action = .fill
+            action = .fill(limit: try extra["bytes"].map { node throws(CaseFileError) in try reader.size(node, "the most bytes to send") })
         case "receive": action = .receive(bytes: try reader.size(argument, "the bytes to receive"))
         case "close", "every-call":
             handle = try reader.string(argument, "the handle")

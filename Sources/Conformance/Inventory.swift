@@ -1,23 +1,45 @@
 import Foundation
 
-/// The process's open sockets that belong to a case, found from outside the provider: the descriptors in
-/// /proc/self/fd whose socket inode has a local or remote port of the case in /proc/net/tcp and tcp6.
+/// The process's open sockets, seen from outside the provider: /proc/net/tcp and tcp6 give each socket's ports,
+/// state and inode; /proc/self/fd tells which inodes the process still holds.
 enum SocketInventory {
-    /// Descriptors of this process whose TCP socket uses one of `ports`.
-    static func descriptors(usingPorts ports: Set<UInt16>) -> [Int32] {
-        var inodes: Set<String> = []
+    struct Entry {
+        var inode: String
+        var localPort: UInt16
+        var remotePort: UInt16
+        /// The kernel's TCP state number (10 is LISTEN).
+        var state: Int
+    }
+
+    static let listening = 10
+
+    /// Every TCP socket of the machine's (or namespace's) tables that has an inode.
+    static func sockets() -> [Entry] {
+        var entries: [Entry] = []
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            guard let text = readWhole(table) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
-                guard fields.count > 9 else { continue }
-                let local = fields[1].split(separator: ":").last.flatMap { UInt16($0, radix: 16) }
-                let remote = fields[2].split(separator: ":").last.flatMap { UInt16($0, radix: 16) }
-                if let local, ports.contains(local) { inodes.insert(String(fields[9])) }
-                if let remote, ports.contains(remote) { inodes.insert(String(fields[9])) }
+                guard fields.count > 9, fields[9] != "0",
+                    let local = fields[1].split(separator: ":").last.flatMap({ UInt16($0, radix: 16) }),
+                    let remote = fields[2].split(separator: ":").last.flatMap({ UInt16($0, radix: 16) }),
+                    let state = Int(fields[3], radix: 16)
+                else { continue }
+                entries.append(Entry(inode: String(fields[9]), localPort: local, remotePort: remote, state: state))
             }
         }
-        inodes.remove("0")
+        return entries
+    }
+
+    /// A /proc file read to its end: they report a size of 0 and come a page per read.
+    static func readWhole(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    /// The descriptors of this process that hold one of `inodes`.
+    static func descriptors(holding inodes: Set<String>) -> [Int32] {
         guard !inodes.isEmpty else { return [] }
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         return entries.compactMap { entry -> Int32? in

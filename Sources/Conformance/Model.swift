@@ -120,7 +120,8 @@ public enum Action: Sendable {
     case accept(as: String)
     case connect(to: ConnectTarget)
     case send(bytes: Int)
-    case fill
+    /// Sends without blocking until the provider would block, or `limit` bytes.
+    case fill(limit: Int?)
     case receive(bytes: Int)
     case close
     case shutdown(Int32)

@@ -102,10 +102,7 @@ extension CaseRun {
                 try provider.listen(handle, backlog: backlog)
                 return .none
             }
-            if let address = try? provider.localAddress(handle) {
-                subjectListenAddress = address
-                if capture == nil && instance.setup.kind == .none { ports.insert(address.port) }
-            }
+            if let address = try? provider.localAddress(handle) { subjectListenAddress = address }
         case .accept(let name):
             let handle = try handle(step.handle, step)
             try subjectCall(step, expectedByDefault: .ok, naming: name) { () throws(SocketError) in .handle(try provider.accept(handle).0) }
@@ -120,15 +117,16 @@ extension CaseRun {
             let handle = try handle(step.handle, step)
             let payload = Payload.bytes(bytes, offset: accepted)
             try subjectCall(step, expectedByDefault: .ok) { () throws(SocketError) in .count(try provider.send(handle, payload)) }
-        case .fill:
+        case .fill(let limit):
             let handle = try handle(step.handle, step)
+            let most = min(limit ?? 64 << 20, 64 << 20)
             let wasBlocking = blocking[step.handle] ?? true
             let start = accepted
             try subjectCall(step, expectedByDefault: .ok) { () throws(SocketError) in
                 try provider.setBlocking(handle, false)
                 var total = 0
-                while total < 64 << 20 {
-                    let chunk = Payload.bytes(65536, offset: start + total)
+                while total < most {
+                    let chunk = Payload.bytes(min(65536, most - total), offset: start + total)
                     do throws(SocketError) {
                         let sent = try provider.send(handle, chunk)
                         total += sent

@@ -77,6 +77,11 @@ public final class PeerSocket: @unchecked Sendable {
         get throws { try wrap("peer getsockname") { () throws(SystemError) in try Syscall.localAddress(fd) } }
     }
 
+    /// The address of the other end: the subject's.
+    public var remoteAddress: SocketAddress {
+        get throws { try wrap("peer getpeername") { () throws(SystemError) in try Syscall.remoteAddress(fd) } }
+    }
+
     /// Sends every byte, waiting for room until the deadline; returns how many were sent and
     /// the error that stopped it early, if any (for example a reset).
     public func send(_ bytes: [UInt8], within timeout: Duration = .seconds(5)) throws -> (sent: Int, error: SocketError?) {

@@ -59,10 +59,11 @@ struct Explain: ParsableCommand {
         }
         let siblings = all.filter { $0.caseID == instance.caseID }.count
         print(Explainer.explain(instance, statements: statements), terminator: "")
-        if siblings > 1 && instance.id == instance.caseID + (instance.parameters.isEmpty ? "" : "") {
-            print("\nThis case's matrix makes \(siblings) instances; teardown list --instances names them.")
-        } else if siblings > 1 {
-            print("\nOne of \(siblings) instances of \(instance.caseID).")
+        if siblings > 1 {
+            print(
+                id == instance.caseID
+                    ? "\nThe first of the \(siblings) instances of this case's matrix; teardown list --instances names them all."
+                    : "\nOne of the \(siblings) instances of \(instance.caseID).")
         }
     }
 }

@@ -4,18 +4,13 @@ import Harness
 import ProviderInterface
 import Testing
 
-/// The reference provider, except that `close` of a socket that is not a listener never returns until released:
-/// a stuck provider call for the watchdog to catch.
-final class StuckInClose: SocketProvider, @unchecked Sendable {
+/// A provider that forwards every call to another; subclasses change one call to make a faulty provider.
+class Forwarding: SocketProvider, @unchecked Sendable {
     let inner: any SocketProvider
-    let release: DispatchSemaphore
 
-    init(_ inner: any SocketProvider, release: DispatchSemaphore) {
-        self.inner = inner
-        self.release = release
-    }
+    init(_ inner: any SocketProvider) { self.inner = inner }
 
-    var name: String { "stuck-in-close" }
+    var name: String { "forwarding" }
     var capabilities: ProviderCapabilities { inner.capabilities }
     func socket(_ family: SocketAddress.Family) throws(SocketError) -> SocketHandle { try inner.socket(family) }
     func bind(_ handle: SocketHandle, to address: SocketAddress) throws(SocketError) { try inner.bind(handle, to: address) }
@@ -27,11 +22,7 @@ final class StuckInClose: SocketProvider, @unchecked Sendable {
         try inner.receive(handle, into: buffer)
     }
     func shutdown(_ handle: SocketHandle, _ direction: ShutdownDirection) throws(SocketError) { try inner.shutdown(handle, direction) }
-    func close(_ handle: SocketHandle) throws(SocketError) {
-        release.wait()
-        release.signal()
-        try inner.close(handle)
-    }
+    func close(_ handle: SocketHandle) throws(SocketError) { try inner.close(handle) }
     func option(_ handle: SocketHandle, _ option: SocketOption) throws(SocketError) -> SocketOptionValue {
         try inner.option(handle, option)
     }
@@ -52,6 +43,55 @@ final class StuckInClose: SocketProvider, @unchecked Sendable {
         try inner.startAccept(handle, operation: operation)
     }
     func cleanup() { inner.cleanup() }
+}
+
+/// `close` never returns until released: a stuck provider call for the watchdog to catch.
+final class StuckInClose: Forwarding, @unchecked Sendable {
+    let release: DispatchSemaphore
+
+    init(_ inner: any SocketProvider, release: DispatchSemaphore) {
+        self.release = release
+        super.init(inner)
+    }
+
+    override func close(_ handle: SocketHandle) throws(SocketError) {
+        release.wait()
+        release.signal()
+        try inner.close(handle)
+    }
+}
+
+/// `close` reports success and does nothing: the descriptor stays open.
+final class LeakyClose: Forwarding, @unchecked Sendable {
+    override func close(_ handle: SocketHandle) throws(SocketError) {}
+}
+
+@Suite struct Audits {
+    /// A case with a connection and no wire expectations runs without capture, so this needs no privileges.
+    let closing = try! CaseLoader.parse(
+        "id: test.close\ntitle: t\nstatements: [CLOSE-1]\nmatrix:\n  role: [client, server]\nsetup: {role: $role}\nsteps:\n  - close: s\n",
+        file: "close.yaml", statements: statements)
+
+    func run(_ provider: ProviderFactory) -> [CaseResult] {
+        var options = RunOptions(provider: provider)
+        options.capture = false
+        return Runner.run(closing.instances, options: options)
+    }
+
+    @Test func aSocketLeftOpenAfterCloseIsFound() {
+        let results = run(ProviderFactory(name: "leaky-close") { LeakyClose(ProviderKind.posix.make(upcalls: $0)) })
+        #expect(results.map(\.verdict) == [.fail, .fail])
+        for result in results {
+            #expect(
+                result.messages.contains { $0.contains("socket descriptor(s) of this case still open after cleanup") }, "\(result.messages)"
+            )
+        }
+    }
+
+    @Test func aProviderThatClosesLeavesNothing() {
+        #expect(run(.builtIn(.posix)).map(\.verdict) == [.pass, .pass])
+        #expect(run(.builtIn(.reference)).map(\.verdict) == [.pass, .pass])
+    }
 }
 
 @Suite struct Watchdog {
