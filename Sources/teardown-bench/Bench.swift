@@ -17,9 +17,9 @@ struct WireBench: ParsableCommand {
         commandName: "wire",
         abstract: "Time teardown inspect against tshark -r and tcpdump -r on one generated capture.",
         discussion: """
-            Generates a deterministic capture (Ethernet, IPv4 and IPv6, thousands of connections ending by FIN,
-            FIN then RST, or RST, with retransmissions) and runs each reader on it with its output to /dev/null,
-            best of --runs. Targets: teardown inspect at least 10 times faster than tshark, and no slower than
+            Generates a deterministic capture (Ethernet, IPv4 and IPv6, thousands of connections ending by FIN, \
+            FIN then RST, or RST, with retransmissions) and runs each reader on it with its output to /dev/null, \
+            best of --runs. Targets: teardown inspect at least 10 times faster than tshark, and no slower than \
             tcpdump, though it follows every connection and tcpdump only prints packets.
             """
     )

@@ -7,9 +7,9 @@ struct SuiteBench: ParsableCommand {
         commandName: "suite",
         abstract: "Time the whole suite against the reference provider, and each case's overhead beyond the waits it asks for.",
         discussion: """
-            Runs `teardown run` (the binary given) and reads its JSON results. A case's own waits are the returns it
-            expects "after about t" and the windows in which it watches that nothing reaches the wire; the rest of its
-            time is the harness's overhead: setup, capture, audit, and waiting for events. Target: the whole suite in
+            Runs `teardown run` (the binary given) and reads its JSON results. A case's own waits are the returns it \
+            expects "after about t" and the windows in which it watches that nothing reaches the wire; the rest of its \
+            time is the harness's overhead: setup, capture, audit, and waiting for events. Target: the whole suite in \
             under 15 s on a 2-core machine.
             """
     )

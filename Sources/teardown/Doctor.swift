@@ -9,10 +9,10 @@ struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check that this machine can capture and analyse the suite's traffic.",
         discussion: """
-            Finds out how this process can capture on the loopback: directly (root or CAP_NET_RAW) or, as an
-            ordinary user, by re-executing itself in a new user and network namespace (unshare -rn). Then it
-            captures a local connection over IPv4 and IPv6 in which the client sends 64 KiB and closes
-            gracefully, and checks the facts read off the wire: a handshake, every byte in order, the
+            Finds out how this process can capture on the loopback: directly (root or CAP_NET_RAW) or, as an \
+            ordinary user, by re-executing itself in a new user and network namespace (unshare -rn). Then it \
+            captures a local connection over IPv4 and IPv6 in which the client sends 64 KiB and closes \
+            gracefully, and checks the facts read off the wire: a handshake, every byte in order, the \
             client's FIN at seq 65537, no RST.
 
             Exit codes: 0 capture works; 2 it does not, with what to do.

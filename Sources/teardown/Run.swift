@@ -8,15 +8,15 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the conformance suite against a provider.",
         discussion: """
-            Each case runs against a fresh instance of the provider, with the harness's own peer (plain kernel
-            sockets) at the other end, its traffic captured on the loopback (captures/runs/<run>/<case>.pcap),
+            Each case runs against a fresh instance of the provider, with the harness's own peer (plain kernel \
+            sockets) at the other end, its traffic captured on the loopback (captures/runs/<run>/<case>.pcap), \
             and its handles, descriptors and threads audited. Cases run concurrently on distinct ports.
 
-            Verdicts: pass; fail (a MUST statement violated); non-strict (a SHOULD statement); informational;
-            skipped (a capability the provider lacks); error (the harness or the environment failed: capture,
+            Verdicts: pass; fail (a MUST statement violated); non-strict (a SHOULD statement); informational; \
+            skipped (a capability the provider lacks); error (the harness or the environment failed: capture, \
             watchdog, peer). With --expectations, listed deviations are reported as expected.
 
-            Exit codes: 0 conformant; 1 not conformant (an unexpected failure, or a listed deviation that did
+            Exit codes: 0 conformant; 1 not conformant (an unexpected failure, or a listed deviation that did \
             not occur); 2 harness or environment error; 64 usage error.
             """
     )
