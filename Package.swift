@@ -40,9 +40,10 @@ let package = Package(
         ),
         .target(name: "WireAnalysis", swiftSettings: strictSettings),
         .target(name: "PacketCapture", dependencies: ["CPcap", "CShim", "WireAnalysis"], swiftSettings: strictSettings),
+        .target(name: "FaultInjection", dependencies: ["ProviderInterface", "Harness", "CShim"], swiftSettings: strictSettings),
         .target(
             name: "Conformance",
-            dependencies: ["Harness", "PacketCapture", "WireAnalysis", "ProviderInterface", "CShim", "Yams"],
+            dependencies: ["Harness", "PacketCapture", "WireAnalysis", "ProviderInterface", "CShim", "FaultInjection", "Yams"],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -1,3 +1,4 @@
+import FaultInjection
 import Foundation
 import Harness
 import PacketCapture
@@ -55,7 +56,14 @@ final class CaseRun {
     let instance: CaseInstance
     let options: RunOptions
     let subject: Subject
-    var handles: [String: SocketHandle] = [:]
+    var handles: [String: SocketHandle] = [:] {
+        didSet {
+            // The fault plan's rules name handles as the case does.
+            for (name, handle) in handles where oldValue[name] != handle { faultLayer?.context.name(handle, name) }
+        }
+    }
+    /// The fault layer around the provider, when the case runs through one.
+    var faultLayer: FaultLayer?
     /// Handles closed successfully, still nameable by later steps (CLOSE-2).
     var released: [String: SocketHandle] = [:]
     var churned: [SocketHandle] = []
@@ -83,11 +91,30 @@ final class CaseRun {
     init(_ instance: CaseInstance, options: RunOptions) {
         self.instance = instance
         self.options = options
-        subject = Subject(options.provider)
+        let plan = FaultPlan(rules: instance.faults.rules + options.faults.rules)
+        if plan.isEmpty && !options.throughFaultLayer {
+            subject = Subject(options.provider)
+        } else {
+            let seed = options.seed ^ Self.stableHash(instance.id)
+            let inner = options.provider
+            let context = FaultContext()
+            subject = Subject(
+                ProviderFactory(name: inner.name) { registry in
+                    FaultLayer(wrapping: inner.make(registry), plan: plan, seed: seed, context: context)
+                })
+            faultLayer = subject.provider as? FaultLayer
+            // A fault that closes a handle closes it as a step would: through the audit.
+            context.closer = { [subject] handle in try? subject.close(handle) }
+        }
         caseDeadline = Deadline(after: options.caseLimit)
     }
 
     var family: SocketAddress.Family { instance.setup.family }
+
+    /// FNV-1a of the instance id: each case draws its own faults, whatever order the cases run in.
+    static func stableHash(_ text: String) -> UInt64 {
+        text.utf8.reduce(0xCBF2_9CE4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+    }
     var tolerances: Tolerances { options.tolerances }
 
     func finding(_ message: String, line: Int? = nil) {
@@ -137,7 +164,7 @@ final class CaseRun {
         return CaseResult(
             id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
             verdict: verdict, messages: messages, pcap: capture == nil ? nil : pcapPath, seconds: (ContinuousClock.now - started).seconds,
-            expectedDeviation: nil)
+            expectedDeviation: nil, faults: faultLayer.map { $0.log.map(\.description) })
     }
 
     /// Notes which of the process's sockets are the subject's in this case, identified by the peers' port pairs

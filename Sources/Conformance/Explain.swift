@@ -87,6 +87,7 @@ public enum Explainer {
         case .peerConnect(let name): text = "a new peer, \(name), connects to the subject's listener"
         case .wireQuiet: text = "nothing from the subject reaches the wire (no FIN, no RST)"
         case .cleanup: text = "run the provider's cleanup (every handle still open is closed abortively and released)"
+        case .release(let gate): text = "release the calls the fault plan holds on gate \(gate)"
         case .bufferUntouched(let thread):
             text = "the buffer of the receive on thread \(thread) holds nothing written after the call returned"
         case .wait(let wait):

@@ -1,3 +1,4 @@
+import FaultInjection
 import Harness
 import ProviderInterface
 import Yams
@@ -12,7 +13,7 @@ struct InstanceParser {
     static let actions: Set<String> = [
         "socket", "listen", "accept", "connect", "send", "fill", "receive", "close", "shutdown", "linger", "dont-linger", "get-linger",
         "blocking", "duplicate", "start-receive", "start-send", "start-accept", "every-call", "churn", "peer-send", "peer-read",
-        "peer-close", "peer-shutdown", "peer-connect", "wait", "wire-quiet", "cleanup", "buffer-untouched",
+        "peer-close", "peer-shutdown", "peer-connect", "wait", "wire-quiet", "cleanup", "buffer-untouched", "release",
     ]
 
     func parse(_ root: Node) throws(CaseFileError) -> CaseInstance {
@@ -25,6 +26,7 @@ struct InstanceParser {
         }
         var steps: [Step] = []
         for node in stepList { steps.append(try parseStep(node, setup: setup)) }
+        let faults = try FaultPlanLoader.parse(fields["faults"], reader)
         let expect = try fields["expect"].map { node throws(CaseFileError) in try parseExpect(node, setup: setup) } ?? FinalExpectations()
         let suffix = parameters.isEmpty ? "" : "[" + parameters.map { "\($0.name)=\($0.value)" }.joined(separator: ",") + "]"
         var requires = header.requires
@@ -37,7 +39,7 @@ struct InstanceParser {
             id: header.id + suffix, caseID: header.id, title: header.title, statements: header.statements, level: header.level,
             requires: requires, requirementNames: requirementNames, why: header.why, exclusive: header.exclusive, parameters: parameters,
             setup: setup, peer: peer,
-            steps: steps, expect: expect, location: header.location)
+            steps: steps, faults: faults, expect: expect, location: header.location)
     }
 
     func parseSetup(_ node: Node) throws(CaseFileError) -> Setup {
@@ -181,6 +183,7 @@ struct InstanceParser {
         case "peer-connect": action = .peerConnect(as: try reader.string(argument, "the new peer's name"))
         case "wire-quiet": action = .wireQuiet
         case "cleanup": action = .cleanup
+        case "release": action = .release(gate: try reader.string(argument, "the gate"))
         case "buffer-untouched": action = .bufferUntouched(thread: try reader.string(argument, "the thread of the receive"))
         default: action = .wait(try parseWait(argument))
         }

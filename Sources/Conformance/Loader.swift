@@ -105,9 +105,6 @@ public enum CaseLoader {
                 requirementNames.append(name)
             }
         }
-        if let node = fields["faults"], !(node.sequence?.isEmpty ?? false) && node.null == nil {
-            throw reader.fail(node, "fault plans are not available yet: 'faults' must be empty or absent")
-        }
         let why = try fields["why"].map { node throws(CaseFileError) in try reader.string(node, "why") }
         let exclusive = try fields["exclusive"].map { node throws(CaseFileError) in try reader.bool(node, "exclusive") } ?? false
         let location = reader.location(root)

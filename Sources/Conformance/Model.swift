@@ -1,3 +1,4 @@
+public import FaultInjection
 public import Harness
 public import ProviderInterface
 
@@ -62,6 +63,8 @@ public struct CaseInstance: Sendable {
     public var setup: Setup
     public var peer: PeerBehaviour
     public var steps: [Step]
+    /// The case's own fault plan (empty for most).
+    public var faults: FaultPlan
     public var expect: FinalExpectations
     public var location: SourceLocation
 }
@@ -143,6 +146,8 @@ public enum Action: Sendable {
     case cleanup
     /// The buffer of the receive made on this thread still holds only what the call returned.
     case bufferUntouched(thread: String)
+    /// Releases the calls a fault plan holds on this gate.
+    case release(gate: String)
     case peerSend(peer: String, bytes: Int)
     case peerRead(peer: String, bytes: Int?)
     /// The peer reads until it has every byte accepted so far.
@@ -185,6 +190,7 @@ public enum Action: Sendable {
         case .wireQuiet: "wire-quiet"
         case .cleanup: "cleanup"
         case .bufferUntouched: "buffer-untouched"
+        case .release: "release"
         }
     }
 }

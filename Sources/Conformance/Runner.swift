@@ -1,3 +1,4 @@
+public import FaultInjection
 import Foundation
 public import Harness
 import ProviderInterface
@@ -19,6 +20,10 @@ public struct RunOptions: Sendable {
     /// Where each case's pcap is written; nil writes none.
     public var captureDirectory: String?
     public var seed: UInt64 = 1
+    /// A plan applied to every case, besides the case's own (`--faults`).
+    public var faults = FaultPlan()
+    /// Whether every case runs through the fault layer, even with an empty plan.
+    public var throughFaultLayer = false
 
     public init(provider: ProviderFactory) { self.provider = provider }
 }
@@ -78,7 +83,7 @@ public enum Runner {
     static func skipped(_ instance: CaseInstance, _ reason: String) -> CaseResult {
         CaseResult(
             id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
-            verdict: .skipped, messages: [reason], pcap: nil, seconds: 0, expectedDeviation: nil)
+            verdict: .skipped, messages: [reason], pcap: nil, seconds: 0, expectedDeviation: nil, faults: nil)
     }
 
     /// A file name for an instance id: brackets, commas and equals signs become safe characters.

@@ -9,6 +9,8 @@ extension CaseRun {
         if name == "bogus" { return SocketHandle(rawValue: 0x5EED_0000_0000_0001) }
         if let handle = handles[name] { return handle }
         guard let handle = released[name] else {
+            // After a finding (the call that should have made the handle failed) the steps end; otherwise the case is wrong.
+            if !findings.isEmpty { throw StepsEnded() }
             throw CaseAbort("line \(step.line): no handle named '\(name)' exists at this step")
         }
         // Outside an exclusive case a released value may already name another case's socket: the steps end here.
@@ -71,6 +73,9 @@ extension CaseRun {
             }
         case .cleanup:
             cleanUp()
+        case .release(let gate):
+            guard let faultLayer else { throw CaseAbort("line \(step.line): 'release' needs a fault plan that holds calls") }
+            faultLayer.context.release(gate)
         case .bufferUntouched(let thread):
             guard let buffer = receiveBuffers[thread] else {
                 throw CaseAbort("line \(step.line): no receive was made on thread '\(thread)'")

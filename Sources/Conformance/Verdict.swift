@@ -29,13 +29,15 @@ public struct CaseResult: Sendable, Codable {
     public var seconds: Double
     /// Set when an expectations file lists this result as a known deviation.
     public var expectedDeviation: String?
+    /// The faults injected, in order, when the case ran through the fault layer.
+    public var faults: [String]?
 
     /// The `error` result that stands for a case file that could not be loaded.
     public static func malformed(_ error: CaseFileError) -> CaseResult {
         CaseResult(
             id: error.location.file, caseID: error.location.file, title: "malformed case file", statements: [], level: .must,
             verdict: .error,
-            messages: [error.description], pcap: nil, seconds: 0, expectedDeviation: nil)
+            messages: [error.description], pcap: nil, seconds: 0, expectedDeviation: nil, faults: nil)
     }
 
     /// Whether the result makes the provider non-conformant (an unexpected failure).

@@ -101,6 +101,21 @@ struct ThreadState: CustomStringConvertible {
     var description: String { "state \(state), " + (systemCall.map { "in system call \($0)" } ?? "running") }
 }
 
+/// Watching another thread of this process from outside: whether it sleeps in a system call.
+public enum ThreadWatch {
+    /// Waits until the thread `tid` sleeps in a system call other than a futex; false if it does not within `timeout`.
+    public static func waitUntilBlocked(_ tid: Int32, within timeout: Duration) -> Bool {
+        let deadline = Deadline(after: timeout)
+        while !deadline.hasPassed {
+            if ThreadState.read(tid).isBlockedInSystemCall { return true }
+            // The kernel signals nothing when a thread goes to sleep; look again shortly.
+            var none: [pollfd] = []
+            _ = poll(&none, 0, 1)
+        }
+        return false
+    }
+}
+
 /// Resources the process holds, to check that a case gives back what it took.
 public enum ProcessResources {
     /// Threads of this process whose name starts with `prefix` (the reference provider names its own "td-").

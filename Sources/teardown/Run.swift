@@ -35,8 +35,14 @@ struct Run: ParsableCommand {
     @Option(help: "A file of known deviations for this provider (conformance/expectations/<provider>.yaml).")
     var expectations: String?
 
-    @Option(help: "The seed, printed in every report; the same seed replays a run.")
+    @Option(help: "The seed, printed in every report; the same seed replays a run: the same faults on the same calls.")
     var seed: UInt64 = 1
+
+    @Option(help: "A fault plan applied to every case, besides the case's own (see conformance/README.md, Fault plans).")
+    var faults: String?
+
+    @Flag(help: "Run every case through the fault layer, even with no plan (it must then change nothing).")
+    var throughFaultLayer = false
 
     @Option(name: .customLong("repeat"), help: "Run the selected cases this many times; verdicts that differ are reported.")
     var repetitions = 1
@@ -121,6 +127,14 @@ struct Run: ParsableCommand {
             Self.exit("cannot create the report directory \(directory): \(error.localizedDescription)", code: 2)
         }
         var options = RunOptions(provider: .builtIn(kind))
+        if let faults {
+            do {
+                options.faults = try FaultPlanLoader.load(path: faults)
+            } catch {
+                Self.exit("\(error)", code: 2)
+            }
+        }
+        options.throughFaultLayer = throughFaultLayer
         options.jobs = jobs
         options.seed = seed
         options.watchdog = .seconds(watchdog)

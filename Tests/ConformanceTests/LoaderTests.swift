@@ -26,13 +26,12 @@ let minimal = """
     """
 
 @Suite struct Loading {
-    @Test func theSuiteLoadsAndCoversEveryStatementButTheFaultOne() {
+    @Test func theSuiteLoadsAndCoversEveryStatement() {
         #expect(statements.count == 42)
         let (cases, errors) = CaseLoader.loadDirectory("\(suiteDirectory)/cases", statements: statements)
         #expect(errors.map(\.description) == [])
         let covered = Set(cases.flatMap(\.statements))
-        // MID-3 needs a delay injected into a pending call: the fault-injection layer's case.
-        #expect(statements.map(\.id).filter { !covered.contains($0) } == ["MID-3"])
+        #expect(statements.map(\.id).filter { !covered.contains($0) } == [])
         let ids = cases.flatMap(\.instances).map(\.id)
         #expect(Set(ids).count == ids.count, "instance ids are unique")
     }
@@ -96,7 +95,12 @@ let minimal = """
         (minimal.replacingOccurrences(of: "steps:\n  - close: s\n", with: ""), 1, "no 'steps'"),
         (minimal + "setup: {kind: none}\nexpect:\n  wire: {fin: none}\n", 8, "need a connection or a listener"),
         (minimal + "requires: [telepathy]\n", 6, "unknown capability 'telepathy'"),
-        (minimal + "faults: [{delay: 1s}]\n", 6, "fault plans are not available yet"),
+        (minimal + "faults:\n  - match: receive\n    delay: 1s\n", 8, "unknown key 'delay' in a fault rule"),
+        (minimal + "faults:\n  - match: recieve\n    fail: connectionReset\n", 7, "'recieve' matches no operation"),
+        (minimal + "faults:\n  - match: receive\n    fail: addressInUse\n", 8, "receive cannot return addressInUse"),
+        (minimal + "faults:\n  - match: close\n    short: 10\n", 8, "close transfers none"),
+        (minimal + "faults:\n  - match: send\n", 7, "exactly one action"),
+        (minimal + "faults:\n  - match: send\n    fail: wouldBlock\n    when: {nth: 0}\n", 9, "nth counts from 1"),
     ])
     func malformedCasesSayWhereAndWhat(_ text: String, _ line: Int, _ words: String) {
         let error = loadError(text)
