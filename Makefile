@@ -64,6 +64,7 @@ bench: deps
 	$(SWIFT) build -c release
 	.build/release/teardown-bench suite --teardown .build/release/teardown
 	.build/release/teardown-bench wire --teardown .build/release/teardown
+	.build/release/teardown-bench faults
 
 fixtures: build
 	TEARDOWN_RECORD_FIXTURES=$(CURDIR)/captures $(SWIFT) test --skip-build --filter 'Fixtures.live|Tcpdump.live'

@@ -92,6 +92,8 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     private var condition: NSCondition { context.condition }
     private var counters: [Int]
     private var generators: [SplitMix]
+    /// For each operation, the rules whose glob matches it, in plan order: the globs are matched once, here.
+    private let rulesByOperation: [FaultOperation: [Int]]
     private var closed: Set<SocketHandle> = []
     private var events: [FaultEvent] = []
 
@@ -103,6 +105,11 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
         self.context = context
         counters = Array(repeating: 0, count: plan.rules.count)
         generators = plan.rules.indices.map { SplitMix(seed: seed &+ UInt64($0 + 1) &* 0x9E37_79B9_7F4A_7C15) }
+        var byOperation: [FaultOperation: [Int]] = [:]
+        for operation in FaultOperation.allCases {
+            byOperation[operation] = plan.rules.indices.filter { fnmatch(plan.rules[$0].operations, operation.rawValue, 0) == 0 }
+        }
+        rulesByOperation = byOperation
     }
 
     /// Every fault injected so far, in order.
@@ -118,13 +125,14 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     // MARK: - Deciding
 
     private func decide(_ operation: FaultOperation, _ handle: SocketHandle?) -> FaultRule.Action? {
-        guard !plan.isEmpty else { return nil }
+        guard let candidates = rulesByOperation[operation], !candidates.isEmpty else { return nil }
         let handleName = context.name(of: handle)
         condition.lock()
         defer { condition.unlock() }
         var chosen: (Int, FaultRule)?
-        for (index, rule) in plan.rules.enumerated() {
-            guard fnmatch(rule.operations, operation.rawValue, 0) == 0, rule.handle == nil || rule.handle == handleName else { continue }
+        for index in candidates {
+            let rule = plan.rules[index]
+            guard rule.handle == nil || rule.handle == handleName else { continue }
             counters[index] += 1
             let count = counters[index]
             let fires: Bool =

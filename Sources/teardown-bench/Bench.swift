@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teardown-bench",
         abstract: "Teardown's benchmarks: each prints its figures and the ratios measured in the same run.",
-        subcommands: [WireBench.self, SuiteBench.self]
+        subcommands: [WireBench.self, SuiteBench.self, FaultBench.self]
     )
 }
 
