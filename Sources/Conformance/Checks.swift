@@ -59,6 +59,14 @@ extension CaseRun {
             if subject.registry.waitForCompletion(of: operation, within: Self.waitLimit) == nil {
                 finding("asynchronous operation \(name) did not complete within \(Self.waitLimit)", line: step.line)
             }
+        case .released(let name):
+            let handle = try handle(name, step)
+            guard subject.auditsHandles else {
+                throw CaseAbort("line \(step.line): 'wait: {released: ...}' needs a provider whose handles come from the harness")
+            }
+            if !subject.registry.waitForRelease(of: handle, within: Self.waitLimit) {
+                finding("\(name) was not released within \(Self.waitLimit)", line: step.line)
+            }
         case .delivered:
             guard let capture, let peerEnd = peers["peer"] else {
                 throw CaseAbort("line \(step.line): 'wait: delivered' needs the main connection under capture")
@@ -150,9 +158,29 @@ extension CaseRun {
     // MARK: - Final expectations
 
     func checkFinalExpectations() throws {
+        try checkFaultInvariant()
         for expectation in instance.expect.peers { try check(expectation) }
         for expectation in instance.expect.wire { try check(expectation) }
         for expectation in instance.expect.operations { try check(expectation) }
+    }
+
+    /// With faults injected, a FIN from the subject must still sit at N+1 of the bytes send reported accepted:
+    /// bytes accepted = bytes on the wire before the FIN (what the peer reads is checked by the case's expectations).
+    func checkFaultInvariant() throws {
+        guard let faultLayer, !faultLayer.plan.isEmpty, let capture, let peer = peers["peer"],
+            instance.expect.wire.contains(where: { $0.side == "subject" && $0.connection == "peer" && $0.fin != WireExpectation.Fin.none })
+        else { return }
+        let address = try harness { try peer.socket.localAddress.description }
+        try? capture.wait(for: "the subject's FIN or RST", within: Self.waitLimit) { facts in
+            Self.subjectDirection(facts, peer: address).map { $0.fin != nil || !$0.resets.isEmpty } ?? false
+        }
+        guard let direction = Self.subjectDirection(capture.facts, peer: address), let fin = direction.fin else { return }
+        let n = Int64(accepted)
+        if fin.sequence != n + 1 || direction.bytesSent != n {
+            finding(
+                "with faults injected, send reported \(n) bytes accepted but the wire carried \(direction.bytesSent) before the FIN at seq \(fin.sequence)"
+            )
+        }
     }
 
     func check(_ expectation: PeerExpectation) throws {

@@ -98,6 +98,7 @@ public enum Explainer {
             case .peerEnding(let peer, let ending): text = "wait until the \(peer)'s reading ends with \(ending.rawValue)"
             case .completed(let operation): text = "wait until \(operation) completes"
             case .acknowledged: text = "wait until the peer has acknowledged every accepted byte (on the wire)"
+            case .released(let name): text = "wait until the provider has released \(name) (through the upcalls)"
             case .delivered: text = "wait until the subject has acknowledged every byte the peer sent (on the wire)"
             }
         }

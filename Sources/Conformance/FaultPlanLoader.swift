@@ -85,9 +85,21 @@ public enum FaultPlanLoader {
             action = .short(try reader.size(value, "the most bytes to transfer"))
         case "hold": action = .hold(gate: try reader.string(value, "the gate's name"))
         default:
-            let text = try reader.string(value, "when to close")
-            guard text == "while-pending" else { throw reader.fail(value, "expected 'close: while-pending', not '\(text)'") }
-            action = .closeWhilePending
+            if value.mapping != nil {
+                let fields = Dictionary(try reader.mapping(value, what: "close", allowed: ["after-bytes"]), uniquingKeysWith: { a, _ in a })
+                guard let bytes = fields["after-bytes"] else { throw reader.fail(value, "expected 'close: {after-bytes: SIZE}'") }
+                for operation in matched where operation != .send {
+                    throw reader.fail(
+                        value, "'close: {after-bytes: N}' counts the bytes sends accept; it cannot match \(operation.rawValue)")
+                }
+                action = .closeAfterBytes(try reader.size(bytes, "the bytes after which to close"))
+            } else {
+                let text = try reader.string(value, "when to close")
+                guard text == "while-pending" else {
+                    throw reader.fail(value, "expected 'close: while-pending' or 'close: {after-bytes: SIZE}', not '\(text)'")
+                }
+                action = .closeWhilePending
+            }
         }
         var when = FaultRule.When.always
         if let whenNode = fields["when"] { when = try parseWhen(whenNode, reader) }

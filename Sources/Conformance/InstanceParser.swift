@@ -246,12 +246,13 @@ struct InstanceParser {
             }
         }
         let pairs = try reader.mapping(
-            node, what: "a wait", allowed: ["pending", "returned", "peer-read", "peer-ending", "completed", "peer"])
+            node, what: "a wait", allowed: ["pending", "returned", "peer-read", "peer-ending", "completed", "released", "peer"])
         let fields = Dictionary(pairs, uniquingKeysWith: { first, _ in first })
         let peer = try fields["peer"].map { node throws(CaseFileError) in try reader.string(node, "the peer") } ?? "peer"
         if let thread = fields["pending"] { return .pending(thread: try reader.string(thread, "the thread")) }
         if let thread = fields["returned"] { return .returned(thread: try reader.string(thread, "the thread")) }
         if let operation = fields["completed"] { return .completed(operation: try reader.string(operation, "the operation")) }
+        if let handle = fields["released"] { return .released(handle: try reader.string(handle, "the handle")) }
         if let amount = fields["peer-read"] {
             let text = try reader.string(amount, "the bytes")
             return .peerRead(peer: peer, bytes: text == "accepted" ? nil : try reader.size(amount, "the bytes the peer has read"))

@@ -219,6 +219,8 @@ public enum Wait: Sendable {
     case acknowledged
     /// The subject's kernel acknowledged every byte the peer sent (seen on the wire).
     case delivered
+    /// The provider released the handle through the upcalls (a provider whose handles come from the harness).
+    case released(handle: String)
 }
 
 /// How a stream of bytes ended for a reader.

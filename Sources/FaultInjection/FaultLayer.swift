@@ -95,6 +95,8 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     /// For each operation, the rules whose glob matches it, in plan order: the globs are matched once, here.
     private let rulesByOperation: [FaultOperation: [Int]]
     private var closed: Set<SocketHandle> = []
+    /// Bytes sends accepted per handle, for the rules that close once a count is reached.
+    private var sentBytes: [SocketHandle: Int] = [:]
     private var events: [FaultEvent] = []
 
     /// - Parameters:
@@ -192,8 +194,9 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
         case .delayOnExit(let duration):
             let result = Result { () throws(SocketError) in try call(nil) }
             let stillOpen = waitOpen(handle, until: Deadline(after: duration))
-            // Bytes a send handed to the provider are never hidden: the count is what reaches the wire.
-            if !stillOpen && operation != .send && operation != .startSend { throw .interrupted }
+            // What already took effect is never hidden: the bytes a send handed to the provider reach the wire, and an
+            // asynchronous operation the provider started completes through the upcalls (with operationAborted).
+            if !stillOpen && ![.send, .startSend, .startReceive, .startAccept].contains(operation) { throw .interrupted }
             return try result.get()
         case .short(let limit):
             return try call(limit)
@@ -208,6 +211,9 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
                     if ThreadWatch.waitUntilBlocked(caller, within: .seconds(10)) { closer(handle) }
                 }
             }
+            return try call(nil)
+        case .closeAfterBytes:
+            // Counted in send itself, which sees the bytes accepted.
             return try call(nil)
         }
     }
@@ -242,8 +248,38 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     }
 
     public func send(_ handle: SocketHandle, _ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int {
-        try intercept(.send, handle) { limit throws(SocketError) in
+        let count = try intercept(.send, handle) { limit throws(SocketError) in
             try inner.send(handle, UnsafeRawBufferPointer(rebasing: bytes.prefix(limit.map { max(0, $0) } ?? bytes.count)))
+        }
+        closeIfEnoughSent(handle, count)
+        return count
+    }
+
+    /// Applies the rules that close a handle once its sends have accepted enough bytes: from another thread, as
+    /// an application's other thread would, while this one goes on.
+    private func closeIfEnoughSent(_ handle: SocketHandle, _ count: Int) {
+        let thresholds = plan.rules.enumerated().compactMap { index, rule -> (Int, Int)? in
+            guard case .closeAfterBytes(let limit) = rule.action, fnmatch(rule.operations, "send", 0) == 0 else { return nil }
+            return (index, limit)
+        }
+        guard !thresholds.isEmpty else { return }
+        let name = context.name(of: handle)
+        condition.lock()
+        let before = sentBytes[handle, default: 0]
+        sentBytes[handle] = before + count
+        let crossed = thresholds.first { index, limit in
+            (plan.rules[index].handle == nil || plan.rules[index].handle == name) && before < limit && before + count >= limit
+        }
+        if let (index, limit) = crossed {
+            events.append(
+                FaultEvent(
+                    sequence: events.count + 1, operation: "send", handle: name, rule: index + 1, source: plan.rules[index].source,
+                    action: "closeAfterBytes(\(limit))", call: counters[index]))
+        }
+        condition.unlock()
+        if crossed != nil {
+            let closer = context.closer
+            Thread.detachNewThread { closer(handle) }
         }
     }
 

@@ -74,6 +74,8 @@ public struct FaultRule: Sendable {
         case hold(gate: String)
         /// Closes the handle from another thread while the call is pending inside the provider.
         case closeWhilePending
+        /// Closes the handle from another thread once sends on it have accepted at least this many bytes in all.
+        case closeAfterBytes(Int)
     }
 
     /// A glob over operation names (`send`, `recv*`, `*`).

@@ -94,6 +94,7 @@ public final class HandleRegistry: ProviderUpcalls, @unchecked Sendable {
             slots[slot].live = false
             freeSlots.append(slot)
             releases += 1
+            condition.broadcast()
         case .released:
             record("HANDLE-2", "\(handle) was released twice")
             throw .notSocket
@@ -144,6 +145,17 @@ public final class HandleRegistry: ProviderUpcalls, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return status(handle)
+    }
+
+    /// Waits until the handle has been released; false if it is still live after `timeout`.
+    public func waitForRelease(of handle: SocketHandle, within timeout: Duration) -> Bool {
+        let deadline = Date.now.addingTimeInterval(timeout.seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while status(handle) == .live {
+            if !condition.wait(until: deadline) { return status(handle) != .live }
+        }
+        return true
     }
 
     /// Handles issued and not released.

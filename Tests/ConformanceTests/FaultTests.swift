@@ -95,3 +95,18 @@ import Testing
         #expect(results.first?.messages.first?.contains("socket expected success; got tooManySockets") == true)
     }
 }
+
+@Suite struct FaultPlanFiles {
+    @Test func aBadPlanFileIsRejectedWithItsLineBeforeAnythingRuns() throws {
+        try withTemporaryFile("faults:\n  - match: send\n    fail: addressInUse\n") { path in
+            let output = try runProgram(teardownBinary, ["run", "--suite", suiteDirectory, "--faults", path])
+            #expect(output.status == 2)
+            #expect(output.errors.contains("\(path):3: send cannot return addressInUse"), "\(output.errors)")
+        }
+        try withTemporaryFile("faults:\n  - match: send\n    fail: [unclosed\n") { path in
+            let output = try runProgram(teardownBinary, ["run", "--suite", suiteDirectory, "--faults", path])
+            #expect(output.status == 2)
+            #expect(output.errors.contains("not valid YAML"), "\(output.errors)")
+        }
+    }
+}
