@@ -37,6 +37,14 @@ deps:
 	    echo "teardown: without$$missing the tshark and tcpdump cross-checks are skipped; install with: sudo apt-get install -y$$missing" >&2; \
 	  fi; \
 	fi
+	@# junitparser (PyPI) is the JUnit consumer the reports are checked against.
+	@if ! python3 -c 'import junitparser' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "teardown: installing junitparser"; python3 -m pip install -q junitparser 2>/dev/null; \
+	  else \
+	    echo "teardown: without junitparser the JUnit check is skipped; install with: python3 -m pip install junitparser" >&2; \
+	  fi; \
+	fi
 
 build: deps
 	$(SWIFT) build --build-tests

@@ -1,6 +1,20 @@
 import Foundation
 import Yams
 
+/// How a listed deviation fared in a run: the results its glob matched, and how many of them deviated.
+public struct DeviationUse: Sendable, Codable, Equatable {
+    public var cases: String
+    public var note: String
+    public var location: String
+    public var matched: Int
+    public var occurred: Int
+
+    /// Its cases ran, and none deviated: the list is no longer exact.
+    public var isStale: Bool { matched > 0 && occurred == 0 }
+
+    public var description: String { "\(cases) (\(location)): \(note)" }
+}
+
 /// A provider's known deviations: results the run reports as expected instead of failing on them.
 public struct Expectations: Sendable {
     public struct Deviation: Sendable {
@@ -65,22 +79,21 @@ public struct Expectations: Sendable {
         return expectations
     }
 
-    /// Marks the results that match a deviation; returns the deviations whose cases ran without deviating.
-    public func apply(to results: inout [CaseResult]) -> [Deviation] {
-        var stale: [Deviation] = []
-        for deviation in deviations {
-            var matched = false
-            var occurred = false
+    /// Marks the results that match a deviation; returns, for each deviation, how many results it matched and how
+    /// many of those deviated (a deviation that matched some and saw none deviate is stale).
+    public func apply(to results: inout [CaseResult]) -> [DeviationUse] {
+        deviations.map { deviation in
+            var use = DeviationUse(
+                cases: deviation.cases, note: deviation.note, location: deviation.location.description, matched: 0, occurred: 0)
             for index in results.indices where Self.glob(deviation.cases, matches: results[index].id) {
-                matched = true
+                use.matched += 1
                 if results[index].verdict == deviation.verdict {
                     results[index].expectedDeviation = deviation.note
-                    occurred = true
+                    use.occurred += 1
                 }
             }
-            if matched && !occurred { stale.append(deviation) }
+            return use
         }
-        return stale
     }
 
     static func glob(_ pattern: String, matches text: String) -> Bool {

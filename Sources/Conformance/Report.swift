@@ -13,13 +13,15 @@ public struct RunReport: Sendable, Codable {
     public var results: [CaseResult]
     /// Deviations the expectations file lists whose cases ran without deviating.
     public var staleDeviations: [String]
+    /// Every deviation of the expectations file, with how many results it matched and how many deviated.
+    public var deviations: [DeviationUse]
     /// Instances whose verdicts differed between repetitions.
     public var unstable: [String]
     public var exitCode: Int32
 
     public init(
         provider: String, seed: UInt64, started: String, seconds: Double, repeatCount: Int, shard: String?, captureDirectory: String?,
-        results: [CaseResult], staleDeviations: [String], unstable: [String]
+        results: [CaseResult], deviations: [DeviationUse], unstable: [String]
     ) {
         self.provider = provider
         self.seed = seed
@@ -29,9 +31,44 @@ public struct RunReport: Sendable, Codable {
         self.shard = shard
         self.captureDirectory = captureDirectory
         self.results = results
-        self.staleDeviations = staleDeviations
+        self.deviations = deviations
+        staleDeviations = deviations.filter(\.isStale).map(\.description)
         self.unstable = unstable
         exitCode = RunReport.exitCode(results: results, stale: staleDeviations, unstable: unstable)
+    }
+
+    /// Combines the reports of the shards of one run into the report of the whole: their results, their
+    /// deviations' counts added up (a deviation is stale only if it occurred in no shard), and one exit code.
+    public static func merge(_ reports: [RunReport]) throws(MergeError) -> RunReport {
+        guard let first = reports.first else { throw MergeError("no reports to merge") }
+        for report in reports where report.provider != first.provider || report.seed != first.seed {
+            throw MergeError(
+                "the reports are of different runs: provider \(report.provider) seed \(report.seed) against \(first.provider) seed \(first.seed)"
+            )
+        }
+        var results: [CaseResult] = []
+        var seen: Set<String> = []
+        for report in reports {
+            for result in report.results {
+                guard seen.insert(result.id).inserted else { throw MergeError("\(result.id) is in more than one report") }
+                results.append(result)
+            }
+        }
+        var deviations: [DeviationUse] = []
+        for report in reports {
+            for use in report.deviations {
+                if let index = deviations.firstIndex(where: { $0.cases == use.cases && $0.note == use.note }) {
+                    deviations[index].matched += use.matched
+                    deviations[index].occurred += use.occurred
+                } else {
+                    deviations.append(use)
+                }
+            }
+        }
+        return RunReport(
+            provider: first.provider, seed: first.seed, started: reports.map(\.started).min() ?? first.started,
+            seconds: reports.map(\.seconds).max() ?? 0, repeatCount: first.repeatCount, shard: nil, captureDirectory: nil,
+            results: results.sorted { $0.id < $1.id }, deviations: deviations, unstable: Array(Set(reports.flatMap(\.unstable))).sorted())
     }
 
     /// 2 for any harness or environment error (or unstable verdicts), else 1 for an unexpected failure
@@ -47,6 +84,12 @@ public struct RunReport: Sendable, Codable {
         for result in results { counts[result.verdict, default: 0] += 1 }
         return counts
     }
+}
+
+/// Why reports could not be merged.
+public struct MergeError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// The end-of-run text: a table by statement, then every failure with expected and actual and its pcap.

@@ -160,11 +160,11 @@ struct Run: ParsableCommand {
                     Data("teardown: round \(number + 1) of \(repetitions): \(counts.joined(separator: ", "))\n".utf8))
             }
         }
-        let stale = known?.apply(to: &results).map { "\($0.cases) (\($0.location)): \($0.note)" } ?? []
+        let deviations = known?.apply(to: &results) ?? []
         let report = RunReport(
             provider: provider, seed: seed, started: ISO8601DateFormatter().string(from: started),
             seconds: Date().timeIntervalSince(started),
-            repeatCount: repetitions, shard: shard, captureDirectory: directory, results: results, staleDeviations: stale,
+            repeatCount: repetitions, shard: shard, captureDirectory: directory, results: results, deviations: deviations,
             unstable: unstable)
         let jsonText = try stableJSON(report)
         try write(jsonText, to: "\(directory)/results.json")

@@ -114,3 +114,35 @@ func runSuite(_ arguments: [String], in directory: URL) throws -> (ProcessOutput
         #expect(output.output.contains("on the wire the subject sends FIN at N+1"))
     }
 }
+
+@Suite(.enabled(if: captureDenied == nil, Comment(rawValue: captureDenied ?? ""))) struct Sharding {
+    @Test func fourShardsMergedEqualOneUnshardedRun() throws {
+        try withTemporaryDirectory { directory in
+            let selection = [
+                "--provider", "posix", "--expectations", "\(suiteDirectory)/expectations/posix.yaml", "--cases", "linger.new-socket*",
+                "--cases", "close.*", "--cases", "linger.out-of-range", "--cases", "shut.errors", "--cases",
+                "linger.nonblocking.then-drained",
+            ]
+            let (whole, report) = try runSuite(selection, in: directory.appendingPathComponent("whole"))
+            var files: [String] = []
+            for shard in 1...4 {
+                let place = directory.appendingPathComponent("shard\(shard)")
+                _ = try runSuite(selection + ["--shard", "\(shard)/4"], in: place)
+                files.append(place.appendingPathComponent("results.json").path)
+            }
+            let mergedPath = directory.appendingPathComponent("merged.json").path
+            let junitPath = directory.appendingPathComponent("merged.xml").path
+            let merged = try runProgram(
+                teardownBinary, ["merge", "--suite", suiteDirectory, "--json", mergedPath, "--junit", junitPath] + files)
+            #expect(merged.status == whole.status, "\(merged.output)\(merged.errors)")
+            let combined = try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: mergedPath)))
+            let byID = { (results: [CaseResult]) in
+                Dictionary(uniqueKeysWithValues: results.map { ($0.id, "\($0.verdict.rawValue) \($0.expectedDeviation ?? "")") })
+            }
+            #expect(byID(combined.results) == byID(report?.results ?? []))
+            #expect(combined.staleDeviations == report?.staleDeviations)
+            #expect(combined.exitCode == report?.exitCode)
+            #expect(FileManager.default.fileExists(atPath: junitPath))
+        }
+    }
+}
