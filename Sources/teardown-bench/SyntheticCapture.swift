@@ -1,3 +1,4 @@
+import Harness
 import PacketCapture
 import WireAnalysis
 
@@ -122,18 +123,5 @@ struct SyntheticCapture {
         put16(65535, tcp + 14)
         put32(0, tcp + 16)
         return tcp + 20
-    }
-}
-
-/// A small seeded generator: the same seed writes the same capture.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Harness
 import PacketCapture
 import TestSupport
 import Testing
@@ -87,18 +88,5 @@ import WireAnalysis
             #expect(facts.tcpSegments + facts.skipped.reduce(0) { $0 + $1.count } == facts.packets)
             for skipped in facts.skipped { #expect(SkipReason(rawValue: skipped.reason) != nil) }
         }
-    }
-}
-
-/// A small seeded generator, so that a failing round can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
