@@ -36,23 +36,7 @@ public struct Expectations: Sendable {
     /// Loads an expectations file.
     public static func load(path: String) throws(CaseFileError) -> Expectations {
         let reader = NodeReader(file: path)
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw CaseFileError(SourceLocation(file: path, line: 0), "cannot read the expectations: \(error.localizedDescription)")
-        }
-        let root: Node
-        do {
-            guard let composed = try Yams.compose(yaml: text) else {
-                throw CaseFileError(SourceLocation(file: path, line: 1), "the file is empty; expected provider and deviations")
-            }
-            root = composed
-        } catch let error as CaseFileError {
-            throw error
-        } catch {
-            throw CaseLoader.yamlError(error, file: path)
-        }
+        let root = try reader.document("the expectations", expecting: "provider and deviations")
         let fields = Dictionary(
             try reader.mapping(root, what: "an expectations file", allowed: ["provider", "deviations"]), uniquingKeysWith: { a, _ in a })
         guard let providerNode = fields["provider"] else { throw reader.fail(root, "the expectations file has no 'provider'") }

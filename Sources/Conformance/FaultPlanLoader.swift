@@ -17,19 +17,7 @@ public enum FaultPlanLoader {
     /// Loads a plan file: a list of rules, or a mapping with `faults:`.
     public static func load(path: String) throws(CaseFileError) -> FaultPlan {
         let reader = NodeReader(file: path)
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw CaseFileError(SourceLocation(file: path, line: 0), "cannot read the fault plan: \(error.localizedDescription)")
-        }
-        let root: Node
-        do {
-            guard let composed = try Yams.compose(yaml: text) else { return FaultPlan() }
-            root = composed
-        } catch {
-            throw CaseLoader.yamlError(error, file: path)
-        }
+        guard let root = try reader.compose(try reader.text("the fault plan")) else { return FaultPlan() }
         if root.mapping != nil {
             let fields = Dictionary(try reader.mapping(root, what: "a fault plan", allowed: ["faults"]), uniquingKeysWith: { a, _ in a })
             return try parse(fields["faults"], reader)

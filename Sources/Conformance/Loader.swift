@@ -39,29 +39,14 @@ public enum CaseLoader {
 
     /// Loads one case file.
     public static func load(path: String, statements: [Statement]) throws(CaseFileError) -> Case {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw CaseFileError(SourceLocation(file: path, line: 0), "cannot read the file: \(error.localizedDescription)")
-        }
-        return try parse(text, file: path, statements: statements)
+        try parse(try NodeReader(file: path).text("the file"), file: path, statements: statements)
     }
 
     /// Parses the text of one case file.
     public static func parse(_ text: String, file: String, statements: [Statement]) throws(CaseFileError) -> Case {
         let reader = NodeReader(file: file)
-        let root: Node
-        do {
-            guard let composed = try Yams.compose(yaml: text) else {
-                throw CaseFileError(
-                    SourceLocation(file: file, line: 1), "the file is empty; expected a case (id, title, statements, steps)")
-            }
-            root = composed
-        } catch let error as CaseFileError {
-            throw error
-        } catch {
-            throw yamlError(error, file: file)
+        guard let root = try reader.compose(text) else {
+            throw CaseFileError(SourceLocation(file: file, line: 1), "the file is empty; expected a case (id, title, statements, steps)")
         }
         let pairs = try reader.mapping(root, what: "a case", allowed: caseKeys)
         let fields = Dictionary(pairs, uniquingKeysWith: { first, _ in first })
@@ -121,18 +106,6 @@ public enum CaseLoader {
         return Case(
             id: id, title: title, statements: ids, level: level, requires: requires, requirementNames: requirementNames, why: why,
             exclusive: exclusive, location: location, instances: instances)
-    }
-
-    static func yamlError(_ error: any Error, file: String) -> CaseFileError {
-        if let yaml = error as? YamlError {
-            switch yaml {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-                return CaseFileError(SourceLocation(file: file, line: mark.line), "not valid YAML: \(problem)")
-            default:
-                break
-            }
-        }
-        return CaseFileError(SourceLocation(file: file, line: 0), "not valid YAML: \(error)")
     }
 
     /// One value of a matrix parameter: how the instance id shows it, and what it substitutes.
@@ -198,21 +171,7 @@ public enum CaseLoader {
     /// Loads the statements file (`conformance/statements.yaml`).
     public static func loadStatements(path: String) throws(CaseFileError) -> [Statement] {
         let reader = NodeReader(file: path)
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw CaseFileError(SourceLocation(file: path, line: 0), "cannot read the statements: \(error.localizedDescription)")
-        }
-        let root: Node
-        do {
-            guard let composed = try Yams.compose(yaml: text) else { throw CaseFileError(SourceLocation(file: path, line: 1), "empty") }
-            root = composed
-        } catch let error as CaseFileError {
-            throw error
-        } catch {
-            throw yamlError(error, file: path)
-        }
+        let root = try reader.document("the statements", expecting: "a list under 'statements'")
         let top = Dictionary(
             try reader.mapping(root, what: "the statements file", allowed: ["statements"]), uniquingKeysWith: { a, _ in a })
         guard let list = top["statements"]?.sequence else { throw reader.fail(root, "expected a list under 'statements'") }

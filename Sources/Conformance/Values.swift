@@ -18,6 +18,40 @@ public struct CaseFileError: Error, Sendable, CustomStringConvertible {
 struct NodeReader {
     let file: String
 
+    /// The text of the file, or an error naming it as `what`.
+    func text(_ what: String) throws(CaseFileError) -> String {
+        do {
+            return try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw CaseFileError(SourceLocation(file: file, line: 0), "cannot read \(what): \(error.localizedDescription)")
+        }
+    }
+
+    /// The root node of YAML text, nil for an empty document; a syntax error names its line.
+    func compose(_ text: String) throws(CaseFileError) -> Node? {
+        do {
+            return try Yams.compose(yaml: text)
+        } catch {
+            if let yaml = error as? YamlError {
+                switch yaml {
+                case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+                    throw CaseFileError(SourceLocation(file: file, line: mark.line), "not valid YAML: \(problem)")
+                default:
+                    break
+                }
+            }
+            throw CaseFileError(SourceLocation(file: file, line: 0), "not valid YAML: \(error)")
+        }
+    }
+
+    /// The root node of the file; an empty file is an error saying what it should hold.
+    func document(_ what: String, expecting contents: String) throws(CaseFileError) -> Node {
+        guard let root = try compose(try text(what)) else {
+            throw CaseFileError(SourceLocation(file: file, line: 1), "the file is empty; expected \(contents)")
+        }
+        return root
+    }
+
     func location(_ node: Node) -> SourceLocation { SourceLocation(file: file, line: node.mark?.line ?? 0) }
 
     func fail(_ node: Node, _ message: String) -> CaseFileError { CaseFileError(location(node), message) }
