@@ -68,31 +68,32 @@ extension CaseRun {
                 finding("\(name) was not released within \(Self.waitLimit)", line: step.line)
             }
         case .delivered:
-            guard let capture, let peerEnd = peers["peer"] else {
-                throw CaseAbort("line \(step.line): 'wait: delivered' needs the main connection under capture")
-            }
-            let target = Int64(peerSent)
-            let peerAddress = try harness { try peerEnd.socket.localAddress.description }
-            do {
-                try capture.wait(for: "every byte the peer sent acknowledged", within: Self.waitLimit) { facts in
-                    Self.peerDirection(facts, peer: peerAddress).map { $0.bytesAcknowledged >= target } ?? false
-                }
-            } catch {
-                finding("the subject did not acknowledge the \(target) bytes the peer sent: \(error.message)", line: step.line)
-            }
+            try waitForAcknowledgement(ofSubject: false, bytes: peerSent, step)
         case .acknowledged:
-            guard let capture, let peerEnd = peers["peer"] else {
-                throw CaseAbort("line \(step.line): 'wait: acknowledged' needs the main connection under capture")
+            try waitForAcknowledgement(ofSubject: true, bytes: accepted, step)
+        }
+    }
+
+    /// Waits until the wire shows `bytes` of one side's data acknowledged by the other: the subject's accepted
+    /// bytes by the peer, or the peer's sent bytes by the subject.
+    func waitForAcknowledgement(ofSubject: Bool, bytes: Int, _ step: Step) throws {
+        guard let capture, let peerEnd = peers["peer"] else {
+            throw CaseAbort(
+                "line \(step.line): 'wait: \(ofSubject ? "acknowledged" : "delivered")' needs the main connection under capture")
+        }
+        let target = Int64(bytes)
+        let peerAddress = try harness { try peerEnd.socket.localAddress.description }
+        let what = ofSubject ? "every accepted byte acknowledged" : "every byte the peer sent acknowledged"
+        do {
+            try capture.wait(for: what, within: Self.waitLimit) { facts in
+                let direction = ofSubject ? Self.subjectDirection(facts, peer: peerAddress) : Self.peerDirection(facts, peer: peerAddress)
+                return direction.map { $0.bytesAcknowledged >= target } ?? false
             }
-            let target = Int64(accepted)
-            let peerAddress = try harness { try peerEnd.socket.localAddress.description }
-            do {
-                try capture.wait(for: "every accepted byte acknowledged", within: Self.waitLimit) { facts in
-                    Self.subjectDirection(facts, peer: peerAddress).map { $0.bytesAcknowledged >= target } ?? false
-                }
-            } catch {
-                finding("the peer did not acknowledge the \(target) accepted bytes: \(error.message)", line: step.line)
-            }
+        } catch {
+            finding(
+                ofSubject
+                    ? "the peer did not acknowledge the \(target) accepted bytes: \(error.message)"
+                    : "the subject did not acknowledge the \(target) bytes the peer sent: \(error.message)", line: step.line)
         }
     }
 

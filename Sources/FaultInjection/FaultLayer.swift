@@ -94,6 +94,8 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     private var generators: [SplitMix]
     /// For each operation, the rules whose glob matches it, in plan order: the globs are matched once, here.
     private let rulesByOperation: [FaultOperation: [Int]]
+    /// The rules that close a handle once its sends have accepted enough bytes: (rule index, bytes).
+    private let closeAfterBytesRules: [(Int, Int)]
     private var closed: Set<SocketHandle> = []
     /// Bytes sends accepted per handle, for the rules that close once a count is reached.
     private var sentBytes: [SocketHandle: Int] = [:]
@@ -112,6 +114,10 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
             byOperation[operation] = plan.rules.indices.filter { fnmatch(plan.rules[$0].operations, operation.rawValue, 0) == 0 }
         }
         rulesByOperation = byOperation
+        closeAfterBytesRules = plan.rules.enumerated().compactMap { index, rule in
+            guard case .closeAfterBytes(let limit) = rule.action, fnmatch(rule.operations, "send", 0) == 0 else { return nil }
+            return (index, limit)
+        }
     }
 
     /// Every fault injected so far, in order.
@@ -258,10 +264,7 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     /// Applies the rules that close a handle once its sends have accepted enough bytes: from another thread, as
     /// an application's other thread would, while this one goes on.
     private func closeIfEnoughSent(_ handle: SocketHandle, _ count: Int) {
-        let thresholds = plan.rules.enumerated().compactMap { index, rule -> (Int, Int)? in
-            guard case .closeAfterBytes(let limit) = rule.action, fnmatch(rule.operations, "send", 0) == 0 else { return nil }
-            return (index, limit)
-        }
+        let thresholds = closeAfterBytesRules
         guard !thresholds.isEmpty else { return }
         let name = context.name(of: handle)
         condition.lock()
