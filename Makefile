@@ -4,6 +4,7 @@
 #   make repeat [N=20]                            the whole test suite N times in a row
 #   make bench                                    benchmarks, printing their figures and ratios
 #   make fixtures                                 record the capture fixtures in captures/ again (needs capture rights)
+#   make screenshot                               a posix run's HTML report, rendered by headless Chromium (docs/images/)
 #   make deps                                     install what is missing (apt-get, as root)
 
 SHELL := /bin/bash
@@ -13,13 +14,13 @@ PROVIDER ?= reference
 N ?= 20
 PROVIDERS := reference posix
 
-.PHONY: all deps build test conformance repeat bench fixtures format lint clean
+.PHONY: all deps build test conformance repeat bench fixtures screenshot format lint clean
 
 all: build
 
 # libpcap-dev and pkg-config build the capture module; tshark and tcpdump are what the analysis is
-# cross-checked and benchmarked against.
-DEB_PACKAGES := libpcap-dev pkg-config tshark tcpdump
+# cross-checked and benchmarked against; chromium renders the HTML report in the tests.
+DEB_PACKAGES := libpcap-dev pkg-config tshark tcpdump chromium
 
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "teardown: swift not found; install Swift 6.3 (expected at /opt/swift/usr/bin)" >&2; exit 1; }
@@ -27,6 +28,7 @@ deps:
 	pkg-config --exists libpcap 2>/dev/null || missing="$$missing libpcap-dev pkg-config"; \
 	command -v tshark >/dev/null || missing="$$missing tshark"; \
 	command -v tcpdump >/dev/null || [ -x /usr/sbin/tcpdump ] || missing="$$missing tcpdump"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "teardown: installing$$missing"; \
@@ -34,7 +36,7 @@ deps:
 	  elif ! pkg-config --exists libpcap 2>/dev/null; then \
 	    echo "teardown: libpcap is missing; install it with: sudo apt-get install -y $(DEB_PACKAGES)" >&2; exit 1; \
 	  else \
-	    echo "teardown: without$$missing the tshark and tcpdump cross-checks are skipped; install with: sudo apt-get install -y$$missing" >&2; \
+	    echo "teardown: without$$missing the cross-checks (tshark, tcpdump) and the browser check (chromium) are skipped; install with: sudo apt-get install -y$$missing" >&2; \
 	  fi; \
 	fi
 	@# junitparser (PyPI) is the JUnit consumer the reports are checked against.
@@ -76,6 +78,18 @@ bench: deps
 
 fixtures: build
 	TEARDOWN_RECORD_FIXTURES=$(CURDIR)/captures $(SWIFT) test --skip-build --filter 'Fixtures.live|Tcpdump.live'
+
+# A posix run (which fails cases) rendered by headless Chromium: the report as a reader sees it.
+SCREENSHOT_CASES := --cases 'pend.accept*' --cases pend.receive-buffer --cases 'mid.graceful*' --cases 'fault.*' \
+  --cases 'linger.abortive[payload=64KiB,blocking=true,role=client,family=ipv4]'
+screenshot: build
+	@command -v chromium >/dev/null || { echo "teardown: chromium is missing; make deps installs it (as root)" >&2; exit 1; }
+	rm -rf .build/screenshot
+	.build/debug/teardown run --provider posix $(SCREENSHOT_CASES) --report-dir .build/screenshot || [ $$? = 1 ]
+	mkdir -p docs/images
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=.build/screenshot/profile \
+	  --window-size=1400,3400 --screenshot=docs/images/report-posix.png file://$(CURDIR)/.build/screenshot/report.html 2>/dev/null
+	@echo "teardown: docs/images/report-posix.png (the report: .build/screenshot/report.html)"
 
 format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests

@@ -24,12 +24,14 @@ struct CallOutcome: Sendable {
     var result: Result<Value, SocketError>
     var startedAt: ContinuousClock.Instant
     var returnedAt: ContinuousClock.Instant
+    /// Whether 0 bytes is the end of the stream (a receive) rather than a transfer of nothing.
+    var zeroIsEndOfStream = true
 
     var elapsed: Duration { returnedAt - startedAt }
 
     var summary: String {
         switch result {
-        case .success(.count(0)): "end-of-stream (0 bytes)"
+        case .success(.count(0)) where zeroIsEndOfStream: "end-of-stream (0 bytes)"
         case .success(.count(let count)): "success (\(count) bytes)"
         case .success(.linger(let linger)): "linger \(linger)"
         case .success: "success"
@@ -87,6 +89,12 @@ final class CaseRun {
     var mainStepStarts: [ContinuousClock.Instant] = []
     var subjectListenAddress: SocketAddress?
     let caseDeadline: Deadline
+    /// The case's time 0 for its ladder.
+    let origin = TimeOrigin()
+    /// The ladder's calls and steps, in the order they were noted.
+    var timeline: [LadderEvent] = []
+    /// The local ports of the harness's sockets in this case: segments from them come from the peer's side.
+    var peerPorts: Set<UInt16> = []
 
     init(_ instance: CaseInstance, options: RunOptions) {
         self.instance = instance
@@ -164,7 +172,7 @@ final class CaseRun {
         return CaseResult(
             id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
             verdict: verdict, messages: messages, pcap: capture == nil ? nil : pcapPath, seconds: (ContinuousClock.now - started).seconds,
-            expectedDeviation: nil, faults: faultLayer.map { $0.log.map(\.description) })
+            expectedDeviation: nil, faults: faultLayer.map { $0.log.map(\.description) }, ladder: drawLadder())
     }
 
     /// Notes which of the process's sockets are the subject's in this case, identified by the peers' port pairs
@@ -173,6 +181,7 @@ final class CaseRun {
         var pairs: Set<[UInt16]> = []
         for peer in peers.values {
             guard let local = try? peer.socket.localAddress, let remote = try? peer.socket.remoteAddress else { continue }
+            peerPorts.insert(local.port)
             pairs.insert([remote.port, local.port])
         }
         let listenPort = includingListener ? subjectListenAddress?.port : nil
@@ -258,7 +267,16 @@ final class CaseRun {
     /// A provider call made to set the case up, bounded by the watchdog; a failure is a finding that ends the case.
     func setupCall<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws(SocketError) -> T) throws -> T {
         let call = BackgroundCall("\(name)") { Result { () throws(SocketError) in try body() } }
-        guard let result = call.result(within: options.watchdog) else {
+        let result = call.result(within: options.watchdog)
+        noteCall(
+            "setup: \(name)", thread: "main", started: call.startedAt, returned: call.finishedAt,
+            result: result.map { result in
+                switch result {
+                case .success: "success"
+                case .failure(let error): error.name
+                }
+            } ?? "did not return")
+        guard let result else {
             throw CaseAbort("provider did not return from \(name) within \(options.watchdog) (setting the case up)")
         }
         switch result {

@@ -101,6 +101,8 @@ extension CaseRun {
     func join(_ name: String, within timeout: Duration) throws {
         guard let thread = threads[name] else { return }
         guard thread.call.result(within: timeout) != nil else {
+            noteCall(
+                Self.callText(thread.step), thread: name, started: thread.call.startedAt, returned: nil, result: "did not return")
             throw CaseAbort(
                 "provider did not return from \(thread.step.action.name) (thread \(name), line \(thread.step.line)) within \(timeout)")
         }
@@ -323,7 +325,13 @@ extension CaseRun {
     func tearDown() throws {
         // A call still pending in an accept is ended by a connection (a provider whose close does not wake it).
         if let address = subjectListenAddress, threads.values.contains(where: { $0.call.finishedAt == nil }) {
-            stalled.append(contentsOf: [try? PeerSocket.connect(to: address, within: .seconds(1))].compactMap { $0 })
+            if let socket = try? PeerSocket.connect(to: address, within: .seconds(1)) {
+                stalled.append(socket)
+                if let local = try? socket.localAddress { peerPorts.insert(local.port) }
+                timeline.append(
+                    LadderEvent(
+                        time: origin.seconds(.now), lane: .right, kind: .step, text: "harness connects, to end a pending accept"))
+            }
         }
         for peer in peers.values { peer.close() }
         for socket in stalled { socket.close() }
@@ -332,8 +340,17 @@ extension CaseRun {
         churned = []
         cleanUp()
         for name in threads.keys.sorted() {
-            // An overdue call was reported already; its late result is not checked again.
-            if overdue.contains(name) { threads[name]?.checked = true }
+            // An overdue call was reported already; its late result is not checked again, only drawn.
+            if overdue.contains(name), let thread = threads[name], !thread.checked {
+                threads[name]?.checked = true
+                try join(name, within: options.watchdog)
+                if let outcome = thread.call.result(within: .zero) {
+                    noteCall(
+                        Self.callText(thread.step), thread: name, started: outcome.startedAt, returned: outcome.returnedAt,
+                        result: outcome.summary)
+                }
+                continue
+            }
             try join(name, within: options.watchdog)
         }
         if let capture {

@@ -1,5 +1,6 @@
 import Harness
 import ProviderInterface
+import WireAnalysis
 
 /// Case instances in words, for `teardown explain`.
 public enum Explainer {
@@ -28,6 +29,17 @@ public enum Explainer {
             "no socket of the case is left open in the process, and no call is left pending.",
         ]
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A result in words: its verdict, what did not hold, its pcap, and its ladder.
+    public static func outcome(_ result: CaseResult) -> String {
+        var lines = ["  verdict: \(result.verdict.rawValue)" + (result.expectedDeviation.map { " (known deviation: \($0))" } ?? "")]
+        for message in result.messages { lines.append("  - \(message)") }
+        for fault in result.faults ?? [] { lines.append("  fault \(fault)") }
+        if let pcap = result.pcap { lines.append("  pcap: \(pcap)") }
+        var text = lines.joined(separator: "\n") + "\n"
+        if let ladder = result.ladder { text += "\n" + TextLadder.render(ladder) }
+        return text
     }
 
     static func describe(_ setup: Setup, _ peer: PeerBehaviour) -> String {

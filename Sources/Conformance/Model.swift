@@ -22,6 +22,12 @@ public struct Statement: Sendable, Codable, Equatable {
     public var id: String
     public var level: Level
     public var text: String
+
+    public init(id: String, level: Level, text: String) {
+        self.id = id
+        self.level = level
+        self.text = text
+    }
 }
 
 /// Where something was written: for error messages that name the file and line.

@@ -12,6 +12,7 @@ final class PeerEnd: @unchecked Sendable {
     private var ending: Ending = .open
     private var readerRunning = false
     private var closing = false
+    private var history: [(at: ContinuousClock.Instant, bytes: Int, ending: Ending)] = []
 
     init(name: String, socket: PeerSocket) {
         self.name = name
@@ -60,6 +61,9 @@ final class PeerEnd: @unchecked Sendable {
         if observation.ending != .open {
             ending = observation.ending == .endOfStream ? .endOfStream : .reset
         }
+        if !observation.bytes.isEmpty || observation.ending != .open {
+            history.append((.now, observation.bytes.count, observation.ending == .open ? .open : ending))
+        }
         condition.broadcast()
         condition.unlock()
     }
@@ -100,6 +104,13 @@ final class PeerEnd: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return (bytes, ending)
+    }
+
+    /// Each read that returned bytes or an ending, with when it returned.
+    var readHistory: [(at: ContinuousClock.Instant, bytes: Int, ending: Ending)] {
+        condition.lock()
+        defer { condition.unlock() }
+        return history
     }
 
     var isReading: Bool {

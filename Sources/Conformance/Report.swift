@@ -86,6 +86,36 @@ public struct RunReport: Sendable, Codable {
     }
 }
 
+/// How the results that check one statement came out.
+public struct StatementTally: Sendable {
+    public var statement: Statement
+    public var cases: Int
+    /// By verdict; a known deviation counts under `expected`, not under its verdict.
+    public var counts: [Verdict: Int]
+    public var expected: Int
+
+    /// The counts in the order the summaries print them: pass, fail, expected, non-strict, informational, skipped, error.
+    public var columns: [Int] {
+        [counts[.pass] ?? 0, counts[.fail] ?? 0, expected] + [Verdict.nonStrict, .informational, .skipped, .error].map { counts[$0] ?? 0 }
+    }
+
+    public static let columnNames = ["pass", "fail", "expected", "non-strict", "info", "skipped", "error"]
+}
+
+extension RunReport {
+    /// For each statement some result checks, how those results came out.
+    public func tally(_ statements: [Statement]) -> [StatementTally] {
+        statements.compactMap { statement in
+            let mine = results.filter { $0.statements.contains(statement.id) }
+            guard !mine.isEmpty else { return nil }
+            var counts: [Verdict: Int] = [:]
+            for result in mine where result.expectedDeviation == nil || result.verdict == .pass { counts[result.verdict, default: 0] += 1 }
+            return StatementTally(
+                statement: statement, cases: mine.count, counts: counts, expected: mine.filter { $0.expectedDeviation != nil }.count)
+        }
+    }
+}
+
 /// Why reports could not be merged.
 public struct MergeError: Error, CustomStringConvertible {
     public let description: String
@@ -97,21 +127,8 @@ public enum ConsoleReport {
     public static func summary(_ report: RunReport, statements: [Statement]) -> String {
         var lines: [String] = []
         let header = ["statement", "level", "cases", "pass", "fail", "expected", "non-strict", "info", "skipped", "error"]
-        var rows: [[String]] = []
-        for statement in statements {
-            let mine = report.results.filter { $0.statements.contains(statement.id) }
-            guard !mine.isEmpty else { continue }
-            func count(_ verdict: Verdict) -> String {
-                let n = mine.filter { $0.verdict == verdict && ($0.expectedDeviation == nil || verdict == .pass) }.count
-                return n == 0 ? "" : String(n)
-            }
-            let expected = mine.filter { $0.expectedDeviation != nil }.count
-            rows.append(
-                [
-                    statement.id, statement.level.rawValue, String(mine.count), count(.pass), count(.fail),
-                    expected == 0 ? "" : String(expected),
-                    count(.nonStrict), count(.informational), count(.skipped), count(.error),
-                ])
+        let rows = report.tally(statements).map { tally in
+            [tally.statement.id, tally.statement.level.rawValue, String(tally.cases)] + tally.columns.map { $0 == 0 ? "" : String($0) }
         }
         let widths = header.indices.map { column in ([header[column]] + rows.map { $0[column] }).map(\.count).max()! }
         func format(_ row: [String]) -> String {

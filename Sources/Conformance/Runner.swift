@@ -83,7 +83,7 @@ public enum Runner {
     static func skipped(_ instance: CaseInstance, _ reason: String) -> CaseResult {
         CaseResult(
             id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
-            verdict: .skipped, messages: [reason], pcap: nil, seconds: 0, expectedDeviation: nil, faults: nil)
+            verdict: .skipped, messages: [reason], pcap: nil, seconds: 0, expectedDeviation: nil, faults: nil, ladder: nil)
     }
 
     /// A file name for an instance id: brackets, commas and equals signs become safe characters.

@@ -33,6 +33,7 @@ extension CaseRun {
 
     func perform(_ step: Step) throws {
         if step.isMain { mainStepStarts.append(.now) }
+        noteStep(step)
         let provider = subject.provider
         switch step.action {
         case .wait(let wait): try perform(wait, step)
@@ -238,10 +239,15 @@ extension CaseRun {
         _ body: @escaping @Sendable () throws(SocketError) -> CallOutcome.Value
     ) throws {
         let label = "\(step.action.name) on \(step.handle) (line \(step.line))"
+        let receives: Bool =
+            switch step.action {
+            case .receive: true
+            default: false
+            }
         let call = BackgroundCall(label) {
             let started = ContinuousClock.now
             let result = Result { () throws(SocketError) in try body() }
-            return CallOutcome(result: result, startedAt: started, returnedAt: .now)
+            return CallOutcome(result: result, startedAt: started, returnedAt: .now, zeroIsEndOfStream: receives)
         }
         if !step.isMain {
             if threads[step.thread].map({ $0.call.finishedAt == nil }) == true {
@@ -251,6 +257,7 @@ extension CaseRun {
             return
         }
         guard let outcome = call.result(within: options.watchdog) else {
+            noteCall(Self.callText(step), thread: step.thread, started: call.startedAt, returned: nil, result: "did not return")
             throw CaseAbort("provider did not return from \(step.action.name) within \(options.watchdog) (line \(step.line))")
         }
         absorb(outcome, of: step, naming: name, operation: operation, reference: outcome.startedAt, expected: expectedByDefault)
@@ -261,6 +268,8 @@ extension CaseRun {
         _ outcome: CallOutcome, of step: Step, naming name: String?, operation: String?, reference: ContinuousClock.Instant,
         expected defaultExpectation: CallExpectation
     ) {
+        noteCall(
+            Self.callText(step), thread: step.thread, started: outcome.startedAt, returned: outcome.returnedAt, result: outcome.summary)
         switch outcome.result {
         case .success(.handle(let handle)):
             if let name { handles[name] = handle }

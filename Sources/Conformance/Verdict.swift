@@ -1,3 +1,5 @@
+public import WireAnalysis
+
 /// The outcome of one case instance.
 public enum Verdict: String, Sendable, Codable, CaseIterable {
     /// Every expectation held.
@@ -31,13 +33,15 @@ public struct CaseResult: Sendable, Codable {
     public var expectedDeviation: String?
     /// The faults injected, in order, when the case ran through the fault layer.
     public var faults: [String]?
+    /// The case as it ran: the subject's calls, the segments on the wire, the peer's observations, the faults.
+    public var ladder: Ladder?
 
     /// The `error` result that stands for a case file that could not be loaded.
     public static func malformed(_ error: CaseFileError) -> CaseResult {
         CaseResult(
             id: error.location.file, caseID: error.location.file, title: "malformed case file", statements: [], level: .must,
             verdict: .error,
-            messages: [error.description], pcap: nil, seconds: 0, expectedDeviation: nil, faults: nil)
+            messages: [error.description], pcap: nil, seconds: 0, expectedDeviation: nil, faults: nil, ladder: nil)
     }
 
     /// Whether the result makes the provider non-conformant (an unexpected failure).

@@ -100,6 +100,7 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     /// Bytes sends accepted per handle, for the rules that close once a count is reached.
     private var sentBytes: [SocketHandle: Int] = [:]
     private var events: [FaultEvent] = []
+    private var eventTimes: [ContinuousClock.Instant] = []
 
     /// - Parameters:
     ///   - seed: drives the rules' probabilities; the same seed and calls give the same faults.
@@ -127,6 +128,13 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
         return events
     }
 
+    /// Every fault injected so far, with when it was decided.
+    public var timedLog: [(event: FaultEvent, at: ContinuousClock.Instant)] {
+        condition.lock()
+        defer { condition.unlock() }
+        return Array(zip(events, eventTimes))
+    }
+
     public var name: String { inner.name }
     public var capabilities: ProviderCapabilities { inner.capabilities }
 
@@ -152,6 +160,7 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
                 }
             if fires && chosen == nil {
                 chosen = (index, rule)
+                eventTimes.append(.now)
                 events.append(
                     FaultEvent(
                         sequence: events.count + 1, operation: operation.rawValue, handle: handleName, rule: index + 1, source: rule.source,
@@ -274,6 +283,7 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
             (plan.rules[index].handle == nil || plan.rules[index].handle == name) && before < limit && before + count >= limit
         }
         if let (index, limit) = crossed {
+            eventTimes.append(.now)
             events.append(
                 FaultEvent(
                     sequence: events.count + 1, operation: "send", handle: name, rule: index + 1, source: plan.rules[index].source,

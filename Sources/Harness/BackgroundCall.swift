@@ -10,6 +10,8 @@ public final class BackgroundCall<Value: Sendable>: @unchecked Sendable {
     private var threadID: pid_t = 0
     private var value: Value?
     private var finishTime: ContinuousClock.Instant?
+    /// When the call was made.
+    public let startedAt = ContinuousClock.now
 
     /// Starts `body` on a new thread at once.
     public init(_ label: String, _ body: @escaping @Sendable () -> Value) {

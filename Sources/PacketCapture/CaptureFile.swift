@@ -10,13 +10,20 @@ public enum CaptureFile {
     /// - Throws: `CaptureError` when the file cannot be opened, is not a capture, or has a link type
     ///   Teardown does not decode.
     public static func analyze(path: String) throws(CaptureError) -> CaptureFacts {
+        try analyze(path: path, drawing: nil).facts
+    }
+
+    /// Reads the file at `path` as `analyze(path:)` does, and draws its segments into `ladder`.
+    public static func analyze(path: String, drawing ladder: WireLadder?) throws(CaptureError) -> (
+        facts: CaptureFacts, ladder: WireLadder?
+    ) {
         var analyzer: Analyzer?
         let truncated = try read(path: path) { linkType in
-            analyzer = Analyzer(linkType: linkType)
+            analyzer = Analyzer(linkType: linkType, ladder: ladder)
         } frame: { frame, wireLength, time in
             analyzer!.add(frame: frame, wireLength: wireLength, time: time)
         }
-        return analyzer!.facts(truncated: truncated)
+        return (analyzer!.facts(truncated: truncated), analyzer!.ladder)
     }
 
     /// Calls `frame` for every frame of the file, in order, after `start` with its link type.

@@ -12,8 +12,13 @@ public struct Analyzer: Sendable {
     private var lastKey: ConnectionKey?
     private var lastIndex = 0
     private var captureStart: Int64?
+    /// When set, every segment is also drawn into this ladder.
+    public var ladder: WireLadder?
 
-    public init(linkType: LinkType) { self.linkType = linkType }
+    public init(linkType: LinkType, ladder: WireLadder? = nil) {
+        self.linkType = linkType
+        self.ladder = ladder
+    }
 
     /// Decodes and follows one captured frame.
     ///
@@ -63,15 +68,22 @@ public struct Analyzer: Sendable {
         }
         lastKey = key
         lastIndex = position
-        connections[position].add(segment, packet: packets, time: time)
+        let note = connections[position].add(segment, packet: packets, time: time)
+        if ladder != nil, let note { draw(note, segment, connection: position) }
     }
 
     private mutating func open(_ segment: TCPSegment, key: ConnectionKey, time: Int64) -> Int {
         var state = ConnectionState(first: segment, packet: packets, time: time)
-        state.add(segment, packet: packets, time: time)
+        let note = state.add(segment, packet: packets, time: time)
         connections.append(state)
         index[key] = connections.count - 1
+        if ladder != nil, let note { draw(note, segment, connection: connections.count - 1) }
         return connections.count - 1
+    }
+
+    private mutating func draw(_ note: SegmentNote, _ segment: TCPSegment, connection: Int) {
+        let client = connections[connection].directions[0].from
+        ladder!.add(note, connection: connection, source: segment.source, client: client)
     }
 
     /// Whether a SYN on a known port pair begins a new connection rather than repeating the old one's.

@@ -136,7 +136,9 @@ struct ConnectionState {
         !closeEvents.isEmpty && (closeEvents.contains { $0.kind == .rst } || (directions[0].fin != nil && directions[1].fin != nil))
     }
 
-    mutating func add(_ segment: TCPSegment, packet: Int, time: Int64) {
+    /// Follows one segment; returns what it was in relative terms, or nil for an exact duplicate.
+    @discardableResult
+    mutating func add(_ segment: TCPSegment, packet: Int, time: Int64) -> SegmentNote? {
         let index = segment.source == directions[0].from ? 0 : 1
         lastPacket = packet
         end = time
@@ -144,7 +146,7 @@ struct ConnectionState {
         if this.isDuplicate(segment) {
             this.duplicates += 1
             directions[index] = this
-            return
+            return nil
         }
         this.segments += 1
         let flags = segment.flags
@@ -160,8 +162,10 @@ struct ConnectionState {
         let sequence = this.advance(segment.sequence)
         let dataStart = sequence + (flags.contains(.syn) ? 1 : 0)
         let dataEnd = dataStart + Int64(segment.payloadLength)
+        var acknowledges: Int64?
         if flags.contains(.ack), directions[1 - index].base != nil {
             let acknowledgement = directions[1 - index].relative(segment.acknowledgement)
+            acknowledges = acknowledgement
             directions[1 - index].acknowledged = max(directions[1 - index].acknowledged ?? acknowledgement, acknowledgement)
         }
         if segment.payloadLength > 0 {
@@ -203,5 +207,24 @@ struct ConnectionState {
         }
         if retransmitted { this.retransmissions += 1 }
         directions[index] = this
+        return SegmentNote(
+            side: index, time: time, flags: flags, sequence: sequence, dataStart: dataStart, dataEnd: dataEnd,
+            acknowledges: acknowledges, retransmitted: retransmitted)
     }
+}
+
+/// One segment of a connection in relative terms, as the ladder draws it.
+public struct SegmentNote: Sendable {
+    /// 0 from the client, 1 from the server.
+    public var side: Int
+    /// Nanoseconds since the Unix epoch.
+    public var time: Int64
+    public var flags: TCPFlags
+    public var sequence: Int64
+    /// The payload's relative sequence range (empty for a segment without data).
+    public var dataStart: Int64
+    public var dataEnd: Int64
+    /// The other side's relative sequence number this segment acknowledges.
+    public var acknowledges: Int64?
+    public var retransmitted: Bool
 }

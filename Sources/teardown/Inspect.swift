@@ -26,14 +26,29 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print the facts as JSON (format teardown-inspect/1).")
     var json = false
 
+    @Flag(inversion: .prefixedNo, help: "Draw the ladder of the exchange after the facts (client left, server right).")
+    var ladder = true
+
+    @Option(help: "The most events the ladder draws before it stops.")
+    var ladderLimit = 200
+
+    func validate() throws {
+        guard ladderLimit >= 1 else { throw ValidationError("--ladder-limit must be at least 1") }
+    }
+
     func run() throws {
         let facts: CaptureFacts
+        var drawn: WireLadder?
         do {
-            facts = try CaptureFile.analyze(path: file)
+            (facts, drawn) = try CaptureFile.analyze(
+                path: file, drawing: ladder && !json ? WireLadder(sides: .clientLeft, limit: ladderLimit) : nil)
         } catch {
             Self.exit(error.message, code: 2)
         }
-        let output = json ? try stableJSON(facts) : TextReport.render(facts, file: file)
+        var output = json ? try stableJSON(facts) : TextReport.render(facts, file: file)
+        if let drawn {
+            output += "\n" + TextLadder.render(Ladder(left: "client", right: "server", events: drawn.drawn, omitted: drawn.omittedCount))
+        }
         FileHandle.standardOutput.write(Data(output.utf8))
         if let truncated = facts.truncated { Self.exit("the capture is incomplete: \(truncated)", code: 2) }
     }

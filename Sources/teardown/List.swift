@@ -1,6 +1,9 @@
 import ArgumentParser
 import Conformance
 import Foundation
+import Harness
+import PacketCapture
+import WireAnalysis
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,6 +50,25 @@ struct Explain: ParsableCommand {
     @Argument(help: "The case or instance id.")
     var id: String
 
+    @Option(help: "Draw the ladder of this instance as it ran in an earlier run: that run's results.json (or --json file).")
+    var results: String?
+
+    @Flag(
+        name: .customLong("run"), help: "Run the instance now, then draw its ladder and give its verdict (exit codes as teardown run's).")
+    var runNow = false
+
+    @Option(help: "With --run, the provider under test: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var provider = "reference"
+
+    func validate() throws {
+        guard ProviderKind(rawValue: provider) != nil else {
+            throw ValidationError(
+                "unknown provider '\(provider)'; the built-in providers are: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        if runNow && results != nil { throw ValidationError("--run and --results each draw a ladder; give one of them") }
+    }
+
     func run() throws {
         let (statements, cases, errors) = suite.load()
         let all = cases.flatMap(\.instances)
@@ -65,5 +87,44 @@ struct Explain: ParsableCommand {
                     ? "\nThe first of the \(siblings) instances of this case's matrix; teardown list --instances names them all."
                     : "\nOne of the \(siblings) instances of \(instance.caseID).")
         }
+        if let results {
+            let report = try loadReport(results)
+            guard let result = report.results.first(where: { $0.id == instance.id }) else {
+                Teardown.exit("\(results) has no result for \(instance.id)", code: 64)
+            }
+            print("\nAs it ran against \(report.provider) (seed \(report.seed)):")
+            print(Explainer.outcome(result), terminator: "")
+        } else if runNow {
+            try runAndDraw(instance)
+        }
+    }
+
+    func loadReport(_ path: String) throws -> RunReport {
+        do {
+            return try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            Teardown.exit("cannot read \(path) as the results of a run: \(error)", code: 2)
+        }
+    }
+
+    func runAndDraw(_ instance: CaseInstance) throws {
+        do {
+            _ = try CaptureAccess.ensure()
+        } catch {
+            Teardown.exit("cannot capture: \(error.message)", code: 2)
+        }
+        let directory = "captures/runs/explain-\(Run.stamp(Date()))-\(provider)"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            Teardown.exit("cannot create \(directory): \(error.localizedDescription)", code: 2)
+        }
+        var options = RunOptions(provider: .builtIn(ProviderKind(rawValue: provider)!))
+        options.captureDirectory = directory
+        let result = Runner.run([instance], options: options)[0]
+        print("\nAs it ran now against \(provider):")
+        print(Explainer.outcome(result), terminator: "")
+        let code = RunReport.exitCode(results: [result], stale: [], unstable: [])
+        if code != 0 { throw ExitCode(code) }
     }
 }

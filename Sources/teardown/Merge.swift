@@ -26,6 +26,9 @@ struct Merge: ParsableCommand {
     @Option(help: "Write the merged results as JUnit XML here.")
     var junit: String?
 
+    @Option(help: "Write the merged report as one self-contained HTML file here (ladders from the shards' results).")
+    var html: String?
+
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("name the shards' JSON results to merge") }
     }
@@ -48,7 +51,11 @@ struct Merge: ParsableCommand {
         }
         if let json { try stableJSON(merged).write(toFile: json, atomically: true, encoding: .utf8) }
         if let junit { try JUnitReport.render(merged).write(toFile: junit, atomically: true, encoding: .utf8) }
-        let (statements, _, _) = suite.load()
+        let (statements, cases, _) = suite.load()
+        if let html {
+            try HTMLReport.render(merged, statements: statements, explanations: explanations(cases, statements), location: html)
+                .write(toFile: html, atomically: true, encoding: .utf8)
+        }
         print(ConsoleReport.summary(merged, statements: statements), terminator: "")
         if merged.exitCode != 0 { throw ExitCode(merged.exitCode) }
     }

@@ -59,6 +59,9 @@ struct Run: ParsableCommand {
     @Option(help: "Write the results as JSON here (format teardown-run/1).")
     var json: String?
 
+    @Option(help: "Write the HTML report here too (it is always written to the report directory as report.html).")
+    var html: String?
+
     @Option(help: "Cases run at the same time.")
     var jobs = 4
 
@@ -170,7 +173,12 @@ struct Run: ParsableCommand {
         try write(jsonText, to: "\(directory)/results.json")
         if let json { try write(jsonText, to: json) }
         if let junit { try write(JUnitReport.render(report), to: junit) }
+        let described = explanations(loaded, statements)
+        for path in ["\(directory)/report.html"] + (html.map { [$0] } ?? []) {
+            try write(HTMLReport.render(report, statements: statements, explanations: described, location: path), to: path)
+        }
         print(ConsoleReport.summary(report, statements: statements), terminator: "")
+        print("report: \(directory)/report.html")
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 

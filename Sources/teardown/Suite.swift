@@ -37,5 +37,13 @@ struct SuiteOptions: ParsableArguments {
     }
 }
 
+/// Each instance's description, as `teardown explain` prints it, for the HTML report.
+func explanations(_ cases: [Case], _ statements: [Statement]) -> [String: String] {
+    var explanations: [String: String] = [:]
+    for instance in cases.flatMap(\.instances) { explanations[instance.id] = Explainer.explain(instance, statements: statements) }
+    return explanations
+}
+
 /// Whether `text` matches a shell glob.
-func glob(_ pattern: String, _ text: String) -> Bool { fnmatch(pattern, text, 0) == 0 }
+/// An instance id with its matrix values ("pend.accept[family=ipv4]") matches itself, though its brackets are a glob's set.
+func glob(_ pattern: String, _ text: String) -> Bool { pattern == text || fnmatch(pattern, text, 0) == 0 }
