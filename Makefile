@@ -4,6 +4,9 @@
 #   make repeat [N=20]                            the whole test suite N times in a row
 #   make bench                                    benchmarks, printing their figures and ratios
 #   make fixtures                                 record the capture fixtures in captures/ again (needs capture rights)
+#   make examples                                 build the example provider in C (Examples/c-provider/libexample.so)
+#   make validate PROVIDER=path/to/lib.so         the suite against a provider plugin (EXPECTATIONS=file for its known deviations)
+#   make power                                    the suite against every mutant: which cases catch which mistake
 #   make screenshot                               a posix run's HTML report, rendered by headless Chromium (docs/images/)
 #   make deps                                     install what is missing (apt-get, as root)
 
@@ -14,13 +17,14 @@ PROVIDER ?= reference
 N ?= 20
 PROVIDERS := reference posix
 
-.PHONY: all deps build test conformance repeat bench fixtures screenshot format lint clean
+.PHONY: all deps build test conformance examples validate power repeat bench fixtures screenshot format lint clean
 
 all: build
 
 # libpcap-dev and pkg-config build the capture module; tshark and tcpdump are what the analysis is
-# cross-checked and benchmarked against; chromium renders the HTML report in the tests.
-DEB_PACKAGES := libpcap-dev pkg-config tshark tcpdump chromium
+# cross-checked and benchmarked against; chromium renders the HTML report in the tests; gcc builds the
+# example provider in C.
+DEB_PACKAGES := libpcap-dev pkg-config tshark tcpdump chromium gcc libc6-dev
 
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "teardown: swift not found; install Swift 6.3 (expected at /opt/swift/usr/bin)" >&2; exit 1; }
@@ -29,6 +33,7 @@ deps:
 	command -v tshark >/dev/null || missing="$$missing tshark"; \
 	command -v tcpdump >/dev/null || [ -x /usr/sbin/tcpdump ] || missing="$$missing tcpdump"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v cc >/dev/null || missing="$$missing gcc libc6-dev"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "teardown: installing$$missing"; \
@@ -62,6 +67,24 @@ conformance: build
 	  *) echo "teardown: unknown PROVIDER '$(PROVIDER)'; the built-in providers are: $(PROVIDERS)" >&2; exit 64;; esac
 	.build/debug/teardown run --provider $(PROVIDER) $(if $(EXPECTATIONS),--expectations $(EXPECTATIONS)) \
 	  --junit .build/conformance-$(PROVIDER).xml --json .build/conformance-$(PROVIDER).json $(ARGS)
+
+# The example provider in C, against the header shipped in Sources/CTeardownProvider/include.
+CC ?= cc
+EXAMPLE_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -fPIC -pthread -I Sources/CTeardownProvider/include
+examples: Examples/c-provider/libexample.so
+Examples/c-provider/libexample.so: Examples/c-provider/example_provider.c Sources/CTeardownProvider/include/teardown_provider.h
+	$(CC) $(EXAMPLE_CFLAGS) -shared -o $@ $<
+
+# The suite against a provider plugin, each case in a worker process.
+validate: build examples
+	@case "$(PROVIDER)" in *.so|*/*) ;; \
+	  *) echo "teardown: make validate PROVIDER=path/to/libprovider.so (e.g. Examples/c-provider/libexample.so)" >&2; exit 64;; esac
+	.build/debug/teardown run --provider plugin:$(PROVIDER) $(if $(EXPECTATIONS),--expectations $(EXPECTATIONS)) \
+	  --junit .build/validate.xml --json .build/validate.json $(ARGS)
+
+# Every mutant (the reference with one mistake) must be caught by a case of a statement it breaks.
+power: build
+	.build/debug/teardown power --json .build/power.json $(ARGS)
 
 repeat: build
 	@for i in $$(seq 1 $(N)); do \

@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Harness", targets: ["Harness"]),
         .library(name: "WireAnalysis", targets: ["WireAnalysis"]),
         .library(name: "PacketCapture", targets: ["PacketCapture"]),
+        .library(name: "ProviderPlugin", targets: ["ProviderPlugin"]),
         .executable(name: "teardown", targets: ["teardown"]),
     ],
     dependencies: [
@@ -38,6 +39,10 @@ let package = Package(
             dependencies: ["ProviderInterface", "SocketSystem", "ReferenceProvider", "PosixProvider", "CShim"],
             swiftSettings: strictSettings
         ),
+        // The C interface for providers in other languages (a header), and its loader.
+        .target(name: "CTeardownProvider"),
+        .target(
+            name: "ProviderPlugin", dependencies: ["CTeardownProvider", "CShim", "ProviderInterface"], swiftSettings: strictSettings),
         .target(name: "WireAnalysis", swiftSettings: strictSettings),
         .target(name: "PacketCapture", dependencies: ["CPcap", "CShim", "WireAnalysis"], swiftSettings: strictSettings),
         .target(name: "FaultInjection", dependencies: ["ProviderInterface", "Harness", "CShim"], swiftSettings: strictSettings),
@@ -49,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "teardown",
             dependencies: [
-                "Conformance", "Harness", "PacketCapture", "WireAnalysis",
+                "Conformance", "Harness", "PacketCapture", "WireAnalysis", "ProviderPlugin", "CShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -65,7 +70,7 @@ let package = Package(
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "ProviderInterface"], swiftSettings: strictSettings),
         .testTarget(
             name: "StatementTests",
-            dependencies: ["Harness", "ProviderInterface", "SocketSystem"],
+            dependencies: ["Harness", "ProviderInterface", "ReferenceProvider", "SocketSystem"],
             swiftSettings: strictSettings
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),

@@ -22,8 +22,13 @@ public struct RunOptions: Sendable {
     public var seed: UInt64 = 1
     /// A plan applied to every case, besides the case's own (`--faults`).
     public var faults = FaultPlan()
+    /// The file that plan came from, for worker processes to load it again.
+    public var faultsFile: String?
     /// Whether every case runs through the fault layer, even with an empty plan.
     public var throughFaultLayer = false
+    /// Runs a case somewhere else (a worker process) instead of in this process; gets the instance and the
+    /// directory for its pcap, and returns its result.
+    public var isolation: (@Sendable (CaseInstance, String?) -> CaseResult)?
 
     public init(provider: ProviderFactory) { self.provider = provider }
 }
@@ -61,6 +66,8 @@ public enum Runner {
                     let result: CaseResult
                     if let missing = missingCapabilities(instance, capabilities) {
                         result = skipped(instance, "the \(options.provider) provider lacks: \(missing)")
+                    } else if let isolation = options.isolation {
+                        result = isolation(instance, options.captureDirectory)
                     } else {
                         let path = options.captureDirectory.map { "\($0)/\(fileName(instance.id)).pcap" }
                         result = CaseRun(instance, options: options).run(pcapPath: path)
@@ -80,6 +87,13 @@ public enum Runner {
         return missing.isEmpty ? nil : missing.joined(separator: ", ")
     }
 
+    /// The `error` result of an instance that could not be run where it was sent (a worker that crashed or hung).
+    public static func failed(_ instance: CaseInstance, _ message: String, seconds: Double) -> CaseResult {
+        CaseResult(
+            id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
+            verdict: .error, messages: [message], pcap: nil, seconds: seconds, expectedDeviation: nil, faults: nil, ladder: nil)
+    }
+
     static func skipped(_ instance: CaseInstance, _ reason: String) -> CaseResult {
         CaseResult(
             id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
@@ -92,14 +106,14 @@ public enum Runner {
     }
 }
 
-/// Instance indices handed to workers one at a time.
-final class WorkQueue: @unchecked Sendable {
+/// Indices handed to workers one at a time, in order.
+public final class WorkQueue: @unchecked Sendable {
     private let lock = NSLock()
     private var pending: [Int]
 
-    init(_ indices: [Int]) { pending = indices.reversed() }
+    public init(_ indices: [Int]) { pending = indices.reversed() }
 
-    func next() -> Int? {
+    public func next() -> Int? {
         lock.lock()
         defer { lock.unlock() }
         return pending.popLast()

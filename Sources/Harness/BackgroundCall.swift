@@ -120,7 +120,7 @@ public enum ThreadWatch {
 
 /// Resources the process holds, to check that a case gives back what it took.
 public enum ProcessResources {
-    /// Threads of this process whose name starts with `prefix` (the reference provider names its own "td-").
+    /// Threads of this process whose name starts with `prefix` (the reference provider names its completion thread "td-c<n>-").
     public static func threads(named prefix: String) -> Int {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         return tasks.filter { tid in

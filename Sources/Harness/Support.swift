@@ -1,6 +1,6 @@
 import PosixProvider
 public import ProviderInterface
-import ReferenceProvider
+public import ReferenceProvider
 
 /// A failure of the harness or the environment (not of the provider under test):
 /// a wait that ran out, a peer call that failed.
@@ -89,9 +89,15 @@ public struct ProviderFactory: Sendable, CustomStringConvertible {
     /// A new provider whose upcalls go to the registry given.
     public let make: @Sendable (HandleRegistry) -> any SocketProvider
 
-    public init(name: String, make: @escaping @Sendable (HandleRegistry) -> any SocketProvider) {
+    /// What the provider declares it can do, when known without making one (a plugin asked in a worker process).
+    public let declaredCapabilities: ProviderCapabilities?
+
+    public init(
+        name: String, capabilities: ProviderCapabilities? = nil, make: @escaping @Sendable (HandleRegistry) -> any SocketProvider
+    ) {
         self.name = name
         self.make = make
+        declaredCapabilities = capabilities
     }
 
     /// One of the providers built into Teardown.
@@ -99,14 +105,43 @@ public struct ProviderFactory: Sendable, CustomStringConvertible {
         ProviderFactory(name: kind.rawValue) { kind.make(upcalls: $0) }
     }
 
+    /// The reference provider with one mistake made on purpose.
+    public static func mutant(_ mistake: Mistake) -> ProviderFactory {
+        ProviderFactory(name: "mutant:\(mistake.rawValue)") { ReferenceProvider(upcalls: $0, mistake: mistake) }
+    }
+
+    /// The provider a command line names: a built-in one (`reference`, `posix`) or `mutant:NAME`.
+    /// - Throws: `ProviderNameError` saying what the names are.
+    public static func named(_ text: String) throws(ProviderNameError) -> ProviderFactory {
+        if let kind = ProviderKind(rawValue: text) { return .builtIn(kind) }
+        if text.hasPrefix("mutant:") {
+            let name = String(text.dropFirst("mutant:".count))
+            guard let mistake = Mistake(rawValue: name) else {
+                throw ProviderNameError(
+                    "unknown mutant '\(name)'; the mutants are: \(Mistake.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return .mutant(mistake)
+        }
+        throw ProviderNameError(
+            "unknown provider '\(text)'; give \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")), or mutant:NAME (teardown power lists them)"
+        )
+    }
+
     /// What the provider declares it can do.
     public var capabilities: ProviderCapabilities {
+        if let declaredCapabilities { return declaredCapabilities }
         let provider = make(HandleRegistry())
         defer { provider.cleanup() }
         return provider.capabilities
     }
 
     public var description: String { name }
+}
+
+/// Why a provider name on a command line names no provider.
+public struct ProviderNameError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// The providers built into Teardown.

@@ -41,7 +41,7 @@ extension ReferenceProvider {
             let thread = try CompletionThread()
             completion = thread
             Thread.detachNewThread { [self] in
-                td_set_thread_name("td-completion")
+                td_set_thread_name(completionThreadName)
                 completionLoop(thread)
                 thread.finished.signal()
             }

@@ -19,7 +19,9 @@ import Synchronization
 /// - Asynchronous operations are driven by one completion thread and complete
 ///   exactly once through the upcalls (PEND-5).
 public final class ReferenceProvider: SocketProvider, @unchecked Sendable {
-    public let name = "reference"
+    public let name: String
+    /// The one mistake this instance makes on purpose, when it is a mutant.
+    public let mistake: Mistake?
     public let capabilities: ProviderCapabilities = [.asynchronousOperations, .duplicate, .ipv6, .harnessHandles]
 
     let upcalls: any ProviderUpcalls
@@ -31,12 +33,25 @@ public final class ReferenceProvider: SocketProvider, @unchecked Sendable {
     var nextContext: UInt64 = 1
     var completion: CompletionThread?
 
+    /// The name of this instance's completion thread, as /proc shows it: "td-c<n>-", unique in the process.
+    public let completionThreadName = "td-c\(ReferenceProvider.instances.add(1, ordering: .relaxed).newValue)-"
+    private static let instances = Atomic<Int>(0)
+
     /// How often a close with a linger timeout looks at the send queue.
     static let lingerPollMilliseconds: Int32 = 2
 
     /// Creates a provider that obtains and releases its handles through `upcalls`.
     public init(upcalls: any ProviderUpcalls) {
         self.upcalls = upcalls
+        mistake = nil
+        name = "reference"
+    }
+
+    /// Creates a mutant: the reference provider with exactly one mistake (see `teardown power`).
+    public init(upcalls: any ProviderUpcalls, mistake: Mistake) {
+        self.upcalls = upcalls
+        self.mistake = mistake
+        name = "mutant:\(mistake.rawValue)"
     }
 
     // MARK: - Creating sockets and handles
@@ -243,7 +258,15 @@ public final class ReferenceProvider: SocketProvider, @unchecked Sendable {
     func enter(_ handle: SocketHandle) throws(SocketError) -> HandleState {
         state.lock()
         defer { state.unlock() }
-        guard let entry = handles[handle], !entry.closed.load(ordering: .acquiring) else { throw .notSocket }
+        guard let entry = handles[handle], !entry.closed.load(ordering: .acquiring) else {
+            if mistake == .acceptsStaleHandle, let newest = handles.values.max(by: { $0.handle.rawValue < $1.handle.rawValue }),
+                !newest.closed.load(ordering: .acquiring)
+            {
+                newest.inFlight += 1
+                return newest
+            }
+            throw .notSocket
+        }
         entry.inFlight += 1
         return entry
     }
@@ -252,7 +275,16 @@ public final class ReferenceProvider: SocketProvider, @unchecked Sendable {
         state.lock()
         entry.inFlight -= 1
         if entry.inFlight == 0 { state.broadcast() }
+        let endNow = entry.inFlight == 0 && entry.endWhenIdle
+        entry.endWhenIdle = false
+        let linger = entry.socket.linger
+        let last = entry.socket.references == 0
         state.unlock()
+        // The mutant that does not abort pending calls ends the handle when the last of them has left.
+        if endNow {
+            if last { teardown(entry.socket, linger: linger, blocking: entry.socket.blocking.load(ordering: .relaxed)) }
+            try? Syscall.close(entry.wake)
+        }
     }
 
     /// Repeats a nonblocking attempt until it is done, waiting in between on a blocking socket.

@@ -28,6 +28,8 @@ final class HandleState: @unchecked Sendable {
     let closed = Atomic<Bool>(false)
     /// Threads inside a call on this handle (and completion-thread attempts). Guarded by the provider's lock.
     var inFlight = 0
+    /// Set by the mutant that does not abort pending calls: the last call to leave ends the handle (and the socket).
+    var endWhenIdle = false
 
     init(handle: SocketHandle, socket: SocketState, wake: Int32) {
         self.handle = handle

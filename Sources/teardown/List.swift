@@ -57,15 +57,11 @@ struct Explain: ParsableCommand {
         name: .customLong("run"), help: "Run the instance now, then draw its ladder and give its verdict (exit codes as teardown run's).")
     var runNow = false
 
-    @Option(help: "With --run, the provider under test: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "With --run, the provider under test (as for teardown run).")
     var provider = "reference"
 
     func validate() throws {
-        guard ProviderKind(rawValue: provider) != nil else {
-            throw ValidationError(
-                "unknown provider '\(provider)'; the built-in providers are: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))"
-            )
-        }
+        _ = try ProviderChoice.parse(provider)
         if runNow && results != nil { throw ValidationError("--run and --results each draw a ladder; give one of them") }
     }
 
@@ -119,8 +115,9 @@ struct Explain: ParsableCommand {
         } catch {
             Teardown.exit("cannot create \(directory): \(error.localizedDescription)", code: 2)
         }
-        var options = RunOptions(provider: .builtIn(ProviderKind(rawValue: provider)!))
+        var options = RunOptions(provider: try ProviderChoice.parse(provider).factory)
         options.captureDirectory = directory
+        try ProviderChoice.parse(provider).prepare(&options, suite: suite.directory)
         let result = Runner.run([instance], options: options)[0]
         print("\nAs it ran now against \(provider):")
         print(Explainer.outcome(result), terminator: "")

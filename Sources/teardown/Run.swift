@@ -23,7 +23,10 @@ struct Run: ParsableCommand {
 
     @OptionGroup var suite: SuiteOptions
 
-    @Option(help: "The provider under test: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(
+        help:
+            "The provider under test: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")); plugin:PATH (a shared library with the C interface of teardown_provider.h, each case in a worker process); or mutant:NAME (the reference with one mistake; teardown power lists them)."
+    )
     var provider = "reference"
 
     @Option(help: "Run only the cases whose id matches this glob (repeatable).")
@@ -43,6 +46,9 @@ struct Run: ParsableCommand {
 
     @Flag(help: "Run every case through the fault layer, even with no plan (it must then change nothing).")
     var throughFaultLayer = false
+
+    @Flag(help: "Run each case in a worker process of its own (always so for plugin:PATH).")
+    var isolate = false
 
     @Option(name: .customLong("repeat"), help: "Run the selected cases this many times; verdicts that differ are reported.")
     var repetitions = 1
@@ -69,11 +75,7 @@ struct Run: ParsableCommand {
     var watchdog = 10
 
     func validate() throws {
-        guard ProviderKind(rawValue: provider) != nil else {
-            throw ValidationError(
-                "unknown provider '\(provider)'; the built-in providers are: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))"
-            )
-        }
+        _ = try ProviderChoice.parse(provider)
         guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
         guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be between 1 and 64") }
         guard watchdog >= 1 else { throw ValidationError("--watchdog must be at least 1 second") }
@@ -89,7 +91,6 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let kind = ProviderKind(rawValue: provider)!
         let known: Expectations?
         if let expectations {
             do {
@@ -100,7 +101,8 @@ struct Run: ParsableCommand {
         } else {
             known = nil
         }
-        if let known, known.provider != provider {
+        let choice = try ProviderChoice.parse(provider)
+        if let known, known.provider != provider && known.provider != choice.pluginPath {
             Self.exit("\(expectations!) lists the deviations of '\(known.provider)', not of '\(provider)'", code: 64)
         }
         let (statements, loaded, errors) = suite.load()
@@ -129,10 +131,11 @@ struct Run: ParsableCommand {
         } catch {
             Self.exit("cannot create the report directory \(directory): \(error.localizedDescription)", code: 2)
         }
-        var options = RunOptions(provider: .builtIn(kind))
+        var options = RunOptions(provider: choice.factory)
         if let faults {
             do {
                 options.faults = try FaultPlanLoader.load(path: faults)
+                options.faultsFile = faults
             } catch {
                 Self.exit("\(error)", code: 2)
             }
@@ -141,6 +144,7 @@ struct Run: ParsableCommand {
         options.jobs = jobs
         options.seed = seed
         options.watchdog = .seconds(watchdog)
+        choice.prepare(&options, suite: suite.directory, isolate: isolate)
         let progress = Progress(total: instances.count * repetitions)
         var rounds: [[CaseResult]] = []
         for round in 0..<repetitions {

@@ -35,4 +35,11 @@ int td_futex_syscall(void);
  * namespace starts with lo down. Returns -1 and sets errno on failure. */
 int td_loopback_up(void);
 
+/* The provider call the calling thread is in, for the crash report (a string that lives forever). */
+void td_set_current_call(const char *name);
+
+/* In a worker process: on SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT, writes
+ * "teardown-worker: signal N in CALL" to standard error, then dies of the signal. */
+void td_install_crash_reporter(void);
+
 #endif

@@ -1,0 +1,111 @@
+/// Which cases catch which mutants: the suite's power, as `teardown power` prints it.
+public struct PowerMatrix: Sendable {
+    public struct Mutant: Sendable {
+        public var name: String
+        public var summary: String
+        /// The statements its mistake breaks.
+        public var breaks: [String]
+        public var results: [CaseResult]
+
+        public init(name: String, summary: String, breaks: [String], results: [CaseResult]) {
+            self.name = name
+            self.summary = summary
+            self.breaks = breaks
+            self.results = results
+        }
+
+        /// The results that caught the mistake: a failure of a MUST or SHOULD statement.
+        var caught: [CaseResult] { results.filter { $0.verdict == .fail || $0.verdict == .nonStrict } }
+
+        /// The results that caught it by checking a statement it breaks.
+        var caughtRightly: [CaseResult] { caught.filter { !Set($0.statements).isDisjoint(with: breaks) } }
+    }
+
+    public var reference: [CaseResult]
+    public var mutants: [Mutant]
+
+    public init(reference: [CaseResult], mutants: [Mutant]) {
+        self.reference = reference
+        self.mutants = mutants
+    }
+
+    public var referenceFailures: Int { reference.filter { $0.verdict == .fail || $0.verdict == .nonStrict }.count }
+    public var referenceErrors: Int { reference.filter { $0.verdict == .error }.count }
+    public var allCaughtRightly: Bool { mutants.allSatisfy { !$0.caughtRightly.isEmpty } }
+
+    /// The mark of one case against one mutant: X caught by a case of a broken statement, x caught by another, E error, . passed.
+    func mark(_ caseID: String, _ mutant: Mutant) -> Character {
+        let mine = mutant.results.filter { $0.caseID == caseID }
+        if mutant.caughtRightly.contains(where: { $0.caseID == caseID }) { return "X" }
+        if mutant.caught.contains(where: { $0.caseID == caseID }) { return "x" }
+        if mine.contains(where: { $0.verdict == .error }) { return "E" }
+        return "."
+    }
+
+    public func render() -> String {
+        let caseIDs = Array(Set(reference.map(\.caseID) + mutants.flatMap { $0.results.map(\.caseID) })).sorted()
+        let width = max(4, caseIDs.map(\.count).max() ?? 4)
+        var lines = ["Mutants:"]
+        for (index, mutant) in mutants.enumerated() {
+            lines.append(
+                "  \(pad(String(index + 1), 3, right: true)) \(mutant.name): \(mutant.summary) (breaks \(mutant.breaks.joined(separator: ", ")))"
+            )
+        }
+        lines.append("")
+        let numbers = mutants.indices.map { pad(String($0 + 1), 3, right: true) }.joined()
+        lines.append(pad("case", width) + "  ref" + numbers)
+        for caseID in caseIDs {
+            let referenceFailed = reference.contains { $0.caseID == caseID && ($0.verdict == .fail || $0.verdict == .nonStrict) }
+            let marks = mutants.map { "  \(mark(caseID, $0))" }.joined()
+            lines.append(pad(caseID, width) + (referenceFailed ? "    F" : "    .") + marks)
+        }
+        lines.append("")
+        lines.append("X caught by a case of a statement the mistake breaks; x caught by another case; E error; . passed")
+        lines.append("")
+        for (index, mutant) in mutants.enumerated() {
+            let rightly = Set(mutant.caughtRightly.map(\.caseID)).sorted()
+            let verdict =
+                rightly.isEmpty
+                ? (mutant.caught.isEmpty ? "NOT CAUGHT" : "caught, but by no case of \(mutant.breaks.joined(separator: ", "))")
+                : "caught by \(rightly.joined(separator: ", "))"
+            lines.append("  \(index + 1) \(mutant.name): \(verdict) (\(mutant.caught.count) instances fail)")
+        }
+        let caught = mutants.filter { !$0.caughtRightly.isEmpty }.count
+        lines.append("")
+        lines.append(
+            "\(caught) of \(mutants.count) mutants caught by a case of a statement they break; reference: \(reference.count - referenceFailures - referenceErrors) of \(reference.count) instances without a failure"
+                + (referenceErrors > 0 ? ", \(referenceErrors) errors" : ""))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The matrix for tools: per mutant, the cases that caught it.
+    public var summary: PowerSummary {
+        PowerSummary(
+            referenceFailures: reference.filter { $0.verdict == .fail || $0.verdict == .nonStrict }.map(\.id),
+            mutants: mutants.map { mutant in
+                PowerSummary.Entry(
+                    name: mutant.name, breaks: mutant.breaks, caughtBy: Set(mutant.caught.map(\.caseID)).sorted(),
+                    caughtRightlyBy: Set(mutant.caughtRightly.map(\.caseID)).sorted())
+            })
+    }
+
+    func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+        guard text.count < width else { return text }
+        let space = String(repeating: " ", count: width - text.count)
+        return right ? space + text : text + space
+    }
+}
+
+/// `teardown power --json`: format `teardown-power/1`.
+public struct PowerSummary: Sendable, Codable {
+    public struct Entry: Sendable, Codable {
+        public var name: String
+        public var breaks: [String]
+        public var caughtBy: [String]
+        public var caughtRightlyBy: [String]
+    }
+
+    public var format = "teardown-power/1"
+    public var referenceFailures: [String]
+    public var mutants: [Entry]
+}

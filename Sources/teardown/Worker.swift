@@ -1,0 +1,300 @@
+import ArgumentParser
+import CShim
+import Conformance
+import Foundation
+import Harness
+import ProviderInterface
+import ProviderPlugin
+
+/// The provider a command line names, and how its cases run: a built-in provider or a mutant in this
+/// process; a plugin (`plugin:PATH`) in a worker process per case, so that a provider that crashes or
+/// hangs costs one case an `error`, not the run.
+struct ProviderChoice {
+    let spec: String
+    let factory: ProviderFactory
+    /// For a plugin: the library's path; its cases run in worker processes.
+    let pluginPath: String?
+
+    static func parse(_ text: String) throws -> ProviderChoice {
+        guard text.hasPrefix("plugin:") else {
+            do {
+                return ProviderChoice(spec: text, factory: try ProviderFactory.named(text), pluginPath: nil)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        let path = String(text.dropFirst("plugin:".count))
+        guard !path.isEmpty else {
+            throw ValidationError("plugin: needs the path of the provider's shared library, as plugin:./libexample.so")
+        }
+        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(path): no such file (for --provider \(text))") }
+        return ProviderChoice(spec: text, factory: ProviderFactory(name: text) { _ in UnstartedPlugin() }, pluginPath: path)
+    }
+
+    /// Sets up where the cases run: a plugin (or any provider with `isolate`) in a worker process per case.
+    /// A plugin is described by a worker (loaded there, never here); exits 2 with the worker's words when it
+    /// cannot be used.
+    func prepare(_ options: inout RunOptions, suite: String, isolate: Bool = false) {
+        options.provider = factory
+        guard pluginPath != nil || isolate else { return }
+        if let pluginPath {
+            let description = WorkerProcess.describe(plugin: pluginPath)
+            options.provider = ProviderFactory(
+                name: spec, capabilities: ProviderCapabilities(rawValue: description.capabilities)
+            ) { _ in UnstartedPlugin() }
+        }
+        let arguments = WorkerProcess.arguments(provider: spec, suite: suite, options: options)
+        let limit = options.caseLimit + options.watchdog + .seconds(20)
+        options.isolation = { instance, directory in
+            WorkerProcess.run(instance, arguments: arguments, captureDirectory: directory, limit: limit)
+        }
+    }
+}
+
+/// Stands for a plugin in the process that only orchestrates: its cases run in workers, so it is never called.
+final class UnstartedPlugin: SocketProvider, @unchecked Sendable {
+    let name = "plugin"
+    let capabilities: ProviderCapabilities = []
+    func socket(_ family: SocketAddress.Family) throws(SocketError) -> SocketHandle { throw .systemCallFailure }
+    func bind(_ handle: SocketHandle, to address: SocketAddress) throws(SocketError) { throw .systemCallFailure }
+    func listen(_ handle: SocketHandle, backlog: Int) throws(SocketError) { throw .systemCallFailure }
+    func accept(_ handle: SocketHandle) throws(SocketError) -> (SocketHandle, SocketAddress) { throw .systemCallFailure }
+    func connect(_ handle: SocketHandle, to address: SocketAddress) throws(SocketError) { throw .systemCallFailure }
+    func send(_ handle: SocketHandle, _ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int { throw .systemCallFailure }
+    func receive(_ handle: SocketHandle, into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int {
+        throw .systemCallFailure
+    }
+    func shutdown(_ handle: SocketHandle, _ direction: ShutdownDirection) throws(SocketError) { throw .systemCallFailure }
+    func close(_ handle: SocketHandle) throws(SocketError) { throw .systemCallFailure }
+    func option(_ handle: SocketHandle, _ option: SocketOption) throws(SocketError) -> SocketOptionValue { throw .systemCallFailure }
+    func setOption(_ handle: SocketHandle, _ option: SocketOption, to value: SocketOptionValue) throws(SocketError) {
+        throw .systemCallFailure
+    }
+    func setBlocking(_ handle: SocketHandle, _ blocking: Bool) throws(SocketError) { throw .systemCallFailure }
+    func localAddress(_ handle: SocketHandle) throws(SocketError) -> SocketAddress { throw .systemCallFailure }
+    func remoteAddress(_ handle: SocketHandle) throws(SocketError) -> SocketAddress { throw .systemCallFailure }
+    func cleanup() {}
+}
+
+/// What a worker says about a plugin.
+struct PluginDescription: Codable {
+    var name: String
+    var capabilities: UInt32
+}
+
+/// Runs one case in a worker process (`teardown worker`) and turns what became of it into a result.
+enum WorkerProcess {
+    static var executable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    static func arguments(provider: String, suite: String, options: RunOptions) -> [String] {
+        var arguments = [
+            "worker", "--provider", provider, "--suite", suite, "--seed", String(options.seed),
+            "--watchdog", String(Int(options.watchdog.components.seconds)),
+        ]
+        if let faults = options.faultsFile { arguments += ["--faults", faults] }
+        if options.throughFaultLayer { arguments.append("--through-fault-layer") }
+        return arguments
+    }
+
+    static func describe(plugin path: String) -> PluginDescription {
+        let outcome = launch(["worker", "--describe", "--provider", "plugin:\(path)"], limit: .seconds(30))
+        guard outcome.signal == nil, outcome.status == 0,
+            let description = try? JSONDecoder().decode(PluginDescription.self, from: outcome.output)
+        else {
+            let why = outcome.signal.map { "it crashed with \(signalName($0)) \(crashPlace(outcome.errors))" } ?? outcome.errorText
+            Teardown.exit("cannot use the plugin \(path): \(why)", code: 2)
+        }
+        return description
+    }
+
+    static func run(_ instance: CaseInstance, arguments: [String], captureDirectory: String?, limit: Duration) -> CaseResult {
+        let started = Date()
+        var arguments = arguments + ["--instance", instance.id, "--case-file", instance.location.file]
+        if let captureDirectory { arguments += ["--capture-directory", captureDirectory] }
+        let outcome = launch(arguments, limit: limit)
+        let seconds = Date().timeIntervalSince(started)
+        if outcome.timedOut {
+            return Runner.failed(
+                instance, "the worker running the provider did not finish within \(limit); it was killed", seconds: seconds)
+        }
+        if let signal = outcome.signal {
+            return Runner.failed(instance, "provider crashed: \(signalName(signal))\(crashPlace(outcome.errors))", seconds: seconds)
+        }
+        guard outcome.status == 0, let result = try? JSONDecoder().decode(CaseResult.self, from: outcome.output) else {
+            return Runner.failed(instance, "the worker failed (exit \(outcome.status)): \(outcome.errorText)", seconds: seconds)
+        }
+        return result
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        let names: [Int32: String] = [
+            SIGSEGV: "SIGSEGV", SIGBUS: "SIGBUS", SIGILL: "SIGILL", SIGFPE: "SIGFPE", SIGABRT: "SIGABRT", SIGKILL: "SIGKILL",
+        ]
+        return "signal \(signal)" + (names[signal].map { " (\($0))" } ?? "")
+    }
+
+    /// " in close", from the worker's crash report, when it said where.
+    static func crashPlace(_ errors: Data) -> String {
+        let text = String(decoding: errors, as: UTF8.self)
+        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("teardown-worker: signal") }),
+            let range = line.range(of: " in ")
+        else { return "" }
+        return " in " + line[range.upperBound...]
+    }
+
+    struct Outcome {
+        var status: Int32 = 0
+        var signal: Int32?
+        var timedOut = false
+        var output = Data()
+        var errors = Data()
+        var errorText: String {
+            let text = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.isEmpty ? "no message" : String(text.suffix(600))
+        }
+    }
+
+    /// Starts `teardown` with `arguments`, collects its output, and kills it if it outlives `limit`.
+    static func launch(_ arguments: [String], limit: Duration) -> Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        var outcome = Outcome()
+        do {
+            try process.run()
+        } catch {
+            outcome.status = 127
+            outcome.errors = Data("cannot start \(executable): \(error)".utf8)
+            return outcome
+        }
+        // Both pipes are drained while the worker runs, so that a large result never blocks it.
+        let collected = Collected()
+        let readers = DispatchGroup()
+        for (pipe, isOutput) in [(output, true), (errors, false)] {
+            readers.enter()
+            Thread.detachNewThread {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                collected.set(data, output: isOutput)
+                readers.leave()
+            }
+        }
+        if finished.wait(timeout: .now() + .milliseconds(Int(limit.components.seconds * 1000))) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            finished.wait()
+            outcome.timedOut = true
+        }
+        _ = readers.wait(timeout: .now() + .seconds(10))
+        outcome.output = collected.output
+        outcome.errors = collected.errors
+        if process.terminationReason == .uncaughtSignal && !outcome.timedOut {
+            outcome.signal = process.terminationStatus
+        } else {
+            outcome.status = process.terminationStatus
+        }
+        return outcome
+    }
+
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data: [Bool: Data] = [:]
+        func set(_ value: Data, output: Bool) {
+            lock.lock()
+            data[output] = value
+            lock.unlock()
+        }
+        var output: Data {
+            lock.lock()
+            defer { lock.unlock() }
+            return data[true] ?? Data()
+        }
+        var errors: Data {
+            lock.lock()
+            defer { lock.unlock() }
+            return data[false] ?? Data()
+        }
+    }
+}
+
+/// `teardown worker`: runs one case instance (or describes a plugin) in a process of its own and prints the result
+/// as JSON. Used by `teardown run` for plugins; not meant to be called by hand.
+struct Worker: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one case instance in this process and print its result as JSON (used for plugins).", shouldDisplay: false)
+
+    @Option var provider: String
+    @Flag var describe = false
+    @Option var suite: String?
+    @Option var instance: String?
+    @Option var caseFile: String?
+    @Option var captureDirectory: String?
+    @Option var seed: UInt64 = 1
+    @Option var faults: String?
+    @Flag var throughFaultLayer = false
+    @Option var watchdog = 10
+
+    func run() throws {
+        td_install_crash_reporter()
+        let factory = try Self.factory(provider)
+        if describe {
+            let made = factory.make(HandleRegistry())
+            let description = PluginDescription(name: made.name, capabilities: made.capabilities.rawValue)
+            made.cleanup()
+            FileHandle.standardOutput.write(try JSONEncoder().encode(description))
+            return
+        }
+        guard let suite, let instance else { throw ValidationError("worker needs --suite and --instance") }
+        let statements = try CaseLoader.loadStatements(path: "\(suite)/statements.yaml")
+        // Only the instance's own file is read when it is named: a worker starts for every case.
+        let cases =
+            try caseFile.map { [try CaseLoader.load(path: $0, statements: statements)] }
+            ?? CaseLoader.loadDirectory("\(suite)/cases", statements: statements).cases
+        guard let chosen = cases.flatMap(\.instances).first(where: { $0.id == instance }) else {
+            throw ValidationError("no instance \(instance) in \(suite)")
+        }
+        var options = RunOptions(provider: factory)
+        options.jobs = 1
+        options.seed = seed
+        options.watchdog = .seconds(watchdog)
+        options.captureDirectory = captureDirectory
+        options.throughFaultLayer = throughFaultLayer
+        if let faults {
+            options.faults = try FaultPlanLoader.load(path: faults)
+            options.faultsFile = faults
+        }
+        let result = Runner.run([chosen], options: options)[0]
+        FileHandle.standardOutput.write(try JSONEncoder().encode(result))
+        // A call the watchdog gave up on may still be stuck in the provider: end the process without waiting for it.
+        Foundation.exit(0)
+    }
+
+    /// The provider, loaded in this process: a plugin through its C interface, or a built-in one.
+    static func factory(_ spec: String) throws -> ProviderFactory {
+        guard spec.hasPrefix("plugin:") else { return try ProviderChoice.parse(spec).factory }
+        let path = String(spec.dropFirst("plugin:".count))
+        let library: PluginLibrary
+        do {
+            library = try PluginLibrary(path: path)
+            // Started once here, so that a refusal (a version it does not speak) is told now, not in every case.
+            try library.start(upcalls: HandleRegistry()).cleanup()
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            Foundation.exit(2)
+        }
+        return ProviderFactory(name: spec) { registry -> any SocketProvider in
+            do {
+                return try library.start(upcalls: registry)
+            } catch {
+                return UnstartedPlugin()
+            }
+        }
+    }
+}

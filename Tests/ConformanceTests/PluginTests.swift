@@ -1,0 +1,138 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Builds the example provider in C, with `defines` (its deliberately broken variants), into `directory`.
+func buildExample(_ name: String, defines: [String] = [], in directory: URL) throws -> String {
+    let compiler = try #require(tool("cc") ?? tool("gcc"), "a C compiler (cc or gcc)")
+    let output = directory.appendingPathComponent("lib\(name).so").path
+    let source = repositoryRoot.appendingPathComponent("Examples/c-provider/example_provider.c").path
+    let include = repositoryRoot.appendingPathComponent("Sources/CTeardownProvider/include").path
+    let build = try runProgram(
+        compiler,
+        ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-fPIC", "-pthread", "-shared", "-I", include] + defines + [
+            "-o", output, source,
+        ],
+        within: 120)
+    guard build.status == 0 else { throw TestFailure("cc failed: \(build.errors)") }
+    return output
+}
+
+func runPlugin(_ library: String, _ arguments: [String], in directory: URL) throws -> ProcessOutput {
+    try runProgram(
+        teardownBinary,
+        ["run", "--suite", repositoryRoot.appendingPathComponent("conformance").path, "--provider", "plugin:\(library)"] + arguments + [
+            "--report-dir", directory.appendingPathComponent("run-\(UUID().uuidString)").path, "--json",
+            directory.appendingPathComponent("results.json").path,
+        ], within: 300)
+}
+
+/// The verdicts of the last run's results.json, by instance id.
+func verdicts(in directory: URL) throws -> [String: (verdict: String, messages: [String])] {
+    let data = try Data(contentsOf: directory.appendingPathComponent("results.json"))
+    let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let results = try #require(object["results"] as? [[String: Any]])
+    var verdicts: [String: (String, [String])] = [:]
+    for result in results {
+        verdicts[result["id"] as! String] = (result["verdict"] as! String, result["messages"] as? [String] ?? [])
+    }
+    return verdicts
+}
+
+@Suite struct Plugins {
+    @Test("The example provider in C passes cases of every kind through the C interface, each in a worker process")
+    func examplePasses() throws {
+        try withTemporaryDirectory { directory in
+            let library = try buildExample("example", in: directory)
+            let run = try runPlugin(
+                library,
+                [
+                    "--cases", "pend.receive[close=0,role=client,family=ipv4]", "--cases", "linger.timeout-expires*", "--cases", "share.*",
+                    "--cases", "handle.*", "--cases", "close.stale-handle", "--cases", "unread.close-resets*", "--cases", "pend.async",
+                    "--cases", "mid.closed-by-fault*",
+                ], in: directory)
+            #expect(run.status == 0, "\(run.output) \(run.errors)")
+            let results = try verdicts(in: directory)
+            #expect(results.count > 12)
+            #expect(results.values.filter { $0.verdict == "pass" }.count == results.count - 1, "\(results)")
+            // It does not declare asynchronous operations: that case is skipped, with the reason.
+            #expect(results["pend.async"]?.verdict == "skipped")
+            #expect(results["pend.async"]?.messages.first?.contains("asynchronous") == true)
+        }
+    }
+
+    @Test("A plugin that segfaults in an abortive close: those cases are errors saying so, the others still run and pass")
+    func crashIsAnError() throws {
+        try withTemporaryDirectory { directory in
+            let library = try buildExample("crash", defines: ["-DEXAMPLE_CRASH_IN_ABORTIVE_CLOSE"], in: directory)
+            let run = try runPlugin(
+                library, ["--cases", "linger.abortive[payload=0,*", "--cases", "linger.graceful[payload=0,*"], in: directory)
+            #expect(run.status == 2, "\(run.output) \(run.errors)")
+            let results = try verdicts(in: directory)
+            for (id, result) in results {
+                if id.hasPrefix("linger.abortive") {
+                    #expect(
+                        result.verdict == "error" && result.messages == ["provider crashed: signal 11 (SIGSEGV) in close"],
+                        "\(id) \(result)")
+                } else {
+                    #expect(result.verdict == "pass", "\(id) \(result)")
+                }
+            }
+            #expect(results.count == 16)
+        }
+    }
+
+    @Test("A plugin whose receive never returns: that case is an error naming the call, the others still run and pass")
+    func hangIsAnError() throws {
+        try withTemporaryDirectory { directory in
+            let library = try buildExample("hang", defines: ["-DEXAMPLE_HANG_IN_RECEIVE"], in: directory)
+            let run = try runPlugin(
+                library,
+                [
+                    "--cases", "pend.receive[close=0,role=client,family=ipv4]", "--cases", "linger.graceful[payload=64KiB,*", "--watchdog",
+                    "2",
+                ],
+                in: directory)
+            #expect(run.status == 2, "\(run.output) \(run.errors)")
+            let results = try verdicts(in: directory)
+            let hung = try #require(results["pend.receive[close=0,role=client,family=ipv4]"])
+            #expect(hung.verdict == "error")
+            #expect(hung.messages.first?.hasPrefix("provider did not return from receive") == true, "\(hung)")
+            #expect(results.filter { $0.key.hasPrefix("linger.graceful") }.allSatisfy { $0.value.verdict == "pass" }, "\(results)")
+            #expect(results.count == 9)
+        }
+    }
+
+    @Test("The handle audit sees through the process boundary: a plugin that never releases a handle fails HANDLE-1")
+    func auditAcrossProcesses() throws {
+        try withTemporaryDirectory { directory in
+            let library = try buildExample("leaky", defines: ["-DEXAMPLE_NEVER_RELEASE"], in: directory)
+            let run = try runPlugin(library, ["--cases", "handle.lifecycle"], in: directory)
+            #expect(run.status == 1, "\(run.output) \(run.errors)")
+            let result = try #require(try verdicts(in: directory)["handle.lifecycle"])
+            #expect(result.verdict == "fail")
+            #expect(result.messages.contains { $0.contains("HANDLE-1") }, "\(result)")
+        }
+    }
+
+    @Test("A plugin of another interface version, or without the startup function, is refused with a clear error")
+    func refusals() throws {
+        try withTemporaryDirectory { directory in
+            let later = try buildExample("later", defines: ["-DEXAMPLE_ABI_VERSION=2"], in: directory)
+            let refused = try runPlugin(later, ["--cases", "handle.lifecycle"], in: directory)
+            #expect(refused.status == 2)
+            #expect(refused.errors.contains("speaks provider interface version 2; this Teardown speaks 1"), "\(refused.errors)")
+            let empty = directory.appendingPathComponent("empty.c")
+            try "int nothing_here(void) { return 0; }\n".write(to: empty, atomically: true, encoding: .utf8)
+            let library = directory.appendingPathComponent("libempty.so").path
+            let compiler = try #require(tool("cc") ?? tool("gcc"))
+            #expect(try runProgram(compiler, ["-shared", "-fPIC", "-o", library, empty.path]).status == 0)
+            let missing = try runPlugin(library, ["--cases", "handle.lifecycle"], in: directory)
+            #expect(missing.status == 2)
+            #expect(missing.errors.contains("does not export td_provider_startup"), "\(missing.errors)")
+            let notThere = try runPlugin(directory.appendingPathComponent("nothing.so").path, [], in: directory)
+            #expect(notThere.status == 64)
+            #expect(notThere.errors.contains("no such file"), "\(notThere.errors)")
+        }
+    }
+}
