@@ -109,7 +109,7 @@ struct Explain: ParsableCommand {
         } catch {
             Teardown.exit("cannot capture: \(error.message)", code: 2)
         }
-        let directory = "captures/runs/explain-\(Run.stamp(Date()))-\(provider)"
+        let directory = "captures/runs/explain-\(Run.stamp(Date()))-\(Runner.fileName(provider))"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {

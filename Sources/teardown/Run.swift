@@ -125,7 +125,7 @@ struct Run: ParsableCommand {
         }
         let started = Date()
         let stamp = Self.stamp(started)
-        let directory = reportDir ?? "captures/runs/\(stamp)-\(provider)"
+        let directory = reportDir ?? "captures/runs/\(stamp)-\(Runner.fileName(provider))"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
