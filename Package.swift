@@ -73,7 +73,7 @@ let package = Package(
             dependencies: ["Harness", "ProviderInterface", "ReferenceProvider", "SocketSystem"],
             swiftSettings: strictSettings
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .target(name: "TestSupport", dependencies: ["Harness"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(
             name: "WireAnalysisTests", dependencies: ["WireAnalysis", "PacketCapture", "Harness", "TestSupport"],
             swiftSettings: strictSettings),

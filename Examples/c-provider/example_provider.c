@@ -129,6 +129,14 @@ static td_status enter(struct provider *p, td_handle handle, struct entry **out)
     return TD_OK;
 }
 
+/* The start of every operation on a handle: `p` the provider, `e` the handle's entry counted as in flight
+   (each path out calls leave), `status` TD_OK; an unknown or closed handle returns TD_ENOTSOCK. */
+#define ENTER_OR_RETURN(state, handle) \
+    struct provider *p = (state);      \
+    struct entry *e;                   \
+    td_status status = enter(p, (handle), &e); \
+    if (status != TD_OK) return status
+
 static void leave(struct provider *p, struct entry *e) {
     pthread_mutex_lock(&p->lock);
     if (--e->in_flight == 0) pthread_cond_broadcast(&p->idle);
@@ -250,10 +258,7 @@ static td_status op_socket(void *state, uint32_t family, td_handle *handle) {
 }
 
 static td_status op_bind(void *state, td_handle handle, const td_address *address) {
-    struct provider *p = state;
-    struct entry *e;
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     struct sockaddr_storage storage;
     socklen_t length = to_sockaddr(address, &storage);
     if (bind(e->sock->fd, (struct sockaddr *)&storage, length) != 0) status = from_errno(errno);
@@ -262,20 +267,14 @@ static td_status op_bind(void *state, td_handle handle, const td_address *addres
 }
 
 static td_status op_listen(void *state, td_handle handle, int32_t backlog) {
-    struct provider *p = state;
-    struct entry *e;
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     if (listen(e->sock->fd, backlog < 0 ? 0 : backlog) != 0) status = from_errno(errno);
     leave(p, e);
     return status;
 }
 
 static td_status op_accept(void *state, td_handle handle, td_handle *accepted, td_address *address) {
-    struct provider *p = state;
-    struct entry *e;
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     for (;;) {
         if (is_closed(e)) {
             status = TD_EINTR;
@@ -303,10 +302,7 @@ static td_status op_accept(void *state, td_handle handle, td_handle *accepted, t
 }
 
 static td_status op_connect(void *state, td_handle handle, const td_address *address) {
-    struct provider *p = state;
-    struct entry *e;
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     struct sockaddr_storage storage;
     socklen_t length = to_sockaddr(address, &storage);
     if (connect(e->sock->fd, (struct sockaddr *)&storage, length) != 0) {
@@ -326,11 +322,8 @@ static td_status op_connect(void *state, td_handle handle, const td_address *add
 }
 
 static td_status op_send(void *state, td_handle handle, const void *bytes, size_t length, size_t *sent) {
-    struct provider *p = state;
-    struct entry *e;
     *sent = 0;
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     while (*sent < length) {
         if (is_closed(e)) {
             status = TD_EINTR;
@@ -349,14 +342,11 @@ static td_status op_send(void *state, td_handle handle, const void *bytes, size_
 }
 
 static td_status op_receive(void *state, td_handle handle, void *buffer, size_t length, size_t *received) {
-    struct provider *p = state;
-    struct entry *e;
     *received = 0;
 #ifdef EXAMPLE_HANG_IN_RECEIVE
     for (;;) pause();
 #endif
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     for (;;) {
         if (is_closed(e)) {
             status = TD_EINTR;
@@ -374,10 +364,7 @@ static td_status op_receive(void *state, td_handle handle, void *buffer, size_t 
 }
 
 static td_status op_shutdown(void *state, td_handle handle, int32_t how) {
-    struct provider *p = state;
-    struct entry *e;
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     if (how < TD_SHUT_RECEIVE || how > TD_SHUT_BOTH) status = TD_EINVAL;
     else if (shutdown(e->sock->fd, how) != 0) status = from_errno(errno);
     leave(p, e);
@@ -471,10 +458,7 @@ static td_status op_close(void *state, td_handle handle) {
 }
 
 static td_status op_get_option(void *state, td_handle handle, uint32_t option, td_option_value *value) {
-    struct provider *p = state;
-    struct entry *e;
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     memset(value, 0, sizeof *value);
     int level = SOL_SOCKET, name = 0, raw = 0;
     socklen_t size = sizeof raw;
@@ -507,10 +491,7 @@ static td_status op_get_option(void *state, td_handle handle, uint32_t option, t
 }
 
 static td_status op_set_option(void *state, td_handle handle, uint32_t option, const td_option_value *value) {
-    struct provider *p = state;
-    struct entry *e;
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     int level = SOL_SOCKET, name = 0, raw = 0;
     switch (option) {
     case TD_OPT_LINGER:
@@ -548,10 +529,7 @@ static td_status op_set_option(void *state, td_handle handle, uint32_t option, c
 }
 
 static td_status op_duplicate(void *state, td_handle handle, td_handle *duplicate) {
-    struct provider *p = state;
-    struct entry *e;
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     pthread_mutex_lock(&p->lock);
     e->sock->references++;
     pthread_mutex_unlock(&p->lock);
@@ -566,20 +544,14 @@ static td_status op_duplicate(void *state, td_handle handle, td_handle *duplicat
 }
 
 static td_status op_set_blocking(void *state, td_handle handle, int32_t blocking) {
-    struct provider *p = state;
-    struct entry *e;
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     __atomic_store_n(&e->sock->blocking, blocking != 0, __ATOMIC_RELAXED);
     leave(p, e);
     return status;
 }
 
 static td_status address_of(void *state, td_handle handle, td_address *address, int peer) {
-    struct provider *p = state;
-    struct entry *e;
-    td_status status = enter(p, handle, &e);
-    if (status != TD_OK) return status;
+    ENTER_OR_RETURN(state, handle);
     struct sockaddr_storage storage;
     socklen_t length = sizeof storage;
     int result = peer ? getpeername(e->sock->fd, (struct sockaddr *)&storage, &length)

@@ -144,83 +144,9 @@ enum WorkerProcess {
         return " in " + line[range.upperBound...]
     }
 
-    struct Outcome {
-        var status: Int32 = 0
-        var signal: Int32?
-        var timedOut = false
-        var output = Data()
-        var errors = Data()
-        var errorText: String {
-            let text = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            return text.isEmpty ? "no message" : String(text.suffix(600))
-        }
-    }
-
-    /// Starts `teardown` with `arguments`, collects its output, and kills it if it outlives `limit`.
-    static func launch(_ arguments: [String], limit: Duration) -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        var outcome = Outcome()
-        do {
-            try process.run()
-        } catch {
-            outcome.status = 127
-            outcome.errors = Data("cannot start \(executable): \(error)".utf8)
-            return outcome
-        }
-        // Both pipes are drained while the worker runs, so that a large result never blocks it.
-        let collected = Collected()
-        let readers = DispatchGroup()
-        for (pipe, isOutput) in [(output, true), (errors, false)] {
-            readers.enter()
-            Thread.detachNewThread {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                collected.set(data, output: isOutput)
-                readers.leave()
-            }
-        }
-        if finished.wait(timeout: .now() + .milliseconds(Int(limit.components.seconds * 1000))) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            finished.wait()
-            outcome.timedOut = true
-        }
-        _ = readers.wait(timeout: .now() + .seconds(10))
-        outcome.output = collected.output
-        outcome.errors = collected.errors
-        if process.terminationReason == .uncaughtSignal && !outcome.timedOut {
-            outcome.signal = process.terminationStatus
-        } else {
-            outcome.status = process.terminationStatus
-        }
-        return outcome
-    }
-
-    final class Collected: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data: [Bool: Data] = [:]
-        func set(_ value: Data, output: Bool) {
-            lock.lock()
-            data[output] = value
-            lock.unlock()
-        }
-        var output: Data {
-            lock.lock()
-            defer { lock.unlock() }
-            return data[true] ?? Data()
-        }
-        var errors: Data {
-            lock.lock()
-            defer { lock.unlock() }
-            return data[false] ?? Data()
-        }
+    /// Starts `teardown` with `arguments` and waits for it, at most `limit`.
+    static func launch(_ arguments: [String], limit: Duration) -> ChildProcess.Outcome {
+        ChildProcess.run(executable, arguments, within: limit)
     }
 }
 

@@ -1,4 +1,5 @@
 public import Foundation
+import Harness
 
 /// Helpers the test targets share: programs run with a deadline, tools found on PATH, temporary directories.
 
@@ -32,38 +33,11 @@ public struct ProcessOutput: Sendable {
 
 /// Runs a program to its end, with a deadline after which it is killed and the test fails.
 public func runProgram(_ path: String, _ arguments: [String], within timeout: TimeInterval = 60) throws -> ProcessOutput {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    let finished = DispatchSemaphore(value: 0)
-    process.terminationHandler = { _ in finished.signal() }
-    try process.run()
-    // Read both pipes while the process runs, so that a large output cannot block it.
-    nonisolated(unsafe) var errorData = Data()
-    let errorsRead = DispatchSemaphore(value: 0)
-    Thread.detachNewThread {
-        errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        errorsRead.signal()
-    }
-    nonisolated(unsafe) var outputData = Data()
-    let outputRead = DispatchSemaphore(value: 0)
-    Thread.detachNewThread {
-        outputData = output.fileHandleForReading.readDataToEndOfFile()
-        outputRead.signal()
-    }
-    let deadline = DispatchTime.now() + timeout
-    let waits = [finished, errorsRead, outputRead].map { $0.wait(timeout: deadline) }
-    if waits.contains(.timedOut) {
-        kill(process.processIdentifier, SIGKILL)
-        throw TestFailure("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
-    }
+    let outcome = ChildProcess.run(path, arguments, within: .milliseconds(Int64(timeout * 1000)))
+    if outcome.timedOut { throw TestFailure("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout) s") }
     return ProcessOutput(
-        status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-        errors: String(decoding: errorData, as: UTF8.self))
+        status: outcome.signal ?? outcome.status, output: String(decoding: outcome.output, as: UTF8.self),
+        errors: String(decoding: outcome.errors, as: UTF8.self))
 }
 
 public struct TestFailure: Error, CustomStringConvertible {

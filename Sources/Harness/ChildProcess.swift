@@ -1,0 +1,90 @@
+public import Foundation
+
+/// Runs a program to its end with a deadline: both of its outputs are drained while it runs (so a large
+/// output never blocks it), and it is killed if it outlives the deadline.
+public enum ChildProcess {
+    /// How a program ended and what it printed.
+    public struct Outcome: Sendable {
+        /// The exit status, when it exited.
+        public var status: Int32 = 0
+        /// The signal that ended it, when one did (never set for a kill at the deadline).
+        public var signal: Int32?
+        /// Whether it was killed at the deadline.
+        public var timedOut = false
+        public var output = Data()
+        public var errors = Data()
+
+        /// The end of what it wrote to standard error, or "no message".
+        public var errorText: String {
+            let text = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.isEmpty ? "no message" : String(text.suffix(600))
+        }
+    }
+
+    public static func run(_ path: String, _ arguments: [String], within limit: Duration) -> Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        var outcome = Outcome()
+        do {
+            try process.run()
+        } catch {
+            outcome.status = 127
+            outcome.errors = Data("cannot start \(path): \(error)".utf8)
+            return outcome
+        }
+        let collected = Collected()
+        let readers = DispatchGroup()
+        for (pipe, isOutput) in [(output, true), (errors, false)] {
+            readers.enter()
+            Thread.detachNewThread {
+                collected.set(pipe.fileHandleForReading.readDataToEndOfFile(), output: isOutput)
+                readers.leave()
+            }
+        }
+        let (seconds, attoseconds) = limit.components
+        let deadline = DispatchTime.now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+        if finished.wait(timeout: deadline) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            finished.wait()
+            outcome.timedOut = true
+        }
+        // The pipes close when the process ends, unless a child of its own still holds them.
+        _ = readers.wait(timeout: .now() + .seconds(10))
+        outcome.output = collected.output
+        outcome.errors = collected.errors
+        if process.terminationReason == .uncaughtSignal && !outcome.timedOut {
+            outcome.signal = process.terminationStatus
+        } else {
+            outcome.status = process.terminationStatus
+        }
+        return outcome
+    }
+
+    private final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data: [Bool: Data] = [:]
+
+        func set(_ value: Data, output: Bool) {
+            lock.lock()
+            data[output] = value
+            lock.unlock()
+        }
+
+        var output: Data { value(true) }
+        var errors: Data { value(false) }
+
+        private func value(_ output: Bool) -> Data {
+            lock.lock()
+            defer { lock.unlock() }
+            return data[output] ?? Data()
+        }
+    }
+}
