@@ -1,7 +1,6 @@
 /*
  * An example socket provider in C, written against teardown_provider.h. It passes the whole
- * conformance suite (asynchronous operations excepted: it does not declare them, and those cases
- * are skipped). Read it as a guide to what each statement of SPEC.md asks of a provider on Linux.
+ * conformance suite. Read it as a guide to what each statement of SPEC.md asks of a provider on Linux.
  *
  * The design, and the statements behind it:
  * - Handles come from the harness (create_handle) and go back exactly once, when closed
@@ -16,6 +15,9 @@
  *   close that would have to wait fails with TD_EWOULDBLOCK and changes nothing (LINGER-6).
  * - Unread data at close resets the connection (UNREAD-1).
  * - Duplicates share one socket with a reference count; the last close tears it down (SHARE-*).
+ * - Asynchronous operations are driven by one completion thread per instance, which polls their
+ *   sockets; close takes the handle's operations out of its hands and completes each exactly once
+ *   with TD_OPERATION_ABORTED (PEND-5).
  *
  * Build: cc -shared -fPIC -O2 -pthread -I<teardown>/Sources/CTeardownProvider/include \
  *        -o libexample.so example_provider.c
@@ -69,12 +71,31 @@ struct entry {
     struct entry *next;
 };
 
+/* An asynchronous operation, until it completes. */
+enum op_kind { OP_SEND, OP_RECEIVE, OP_ACCEPT };
+struct op {
+    td_operation id;
+    enum op_kind kind;
+    struct entry *owner;
+    unsigned char *data;  /* a send's bytes, or a receive's buffer */
+    size_t length;        /* a send's length, or a receive's most */
+    size_t done;          /* bytes a send has sent, or a receive has received */
+    int attempting;       /* the completion thread is trying it: a close leaves it to that thread */
+    struct op *next;
+};
+
 struct provider {
     td_upcalls upcalls;
     pthread_mutex_t lock;
     pthread_cond_t idle;
     struct entry *entries;
     uint64_t next_context;
+    /* Asynchronous operations: the pending ones, and the thread that completes them. */
+    struct op *ops;
+    int control;          /* eventfd: wakes the completion thread when the list changes */
+    int thread_running;
+    int stopping;
+    pthread_t thread;
 };
 
 /* errno to the named errors (the table of SPEC.md). */
@@ -406,6 +427,221 @@ static void tear_down(struct sock *s, int linger_on, int linger_seconds, int blo
     close(fd);
 }
 
+/* ---- Asynchronous operations ---- */
+
+/* Completes an operation through the upcall, exactly once, and frees it. */
+static void finish(struct provider *p, struct op *o, td_status status) {
+    td_completion completion;
+    memset(&completion, 0, sizeof completion);
+    completion.status = status;
+    if (status == TD_OK && o->kind == OP_SEND) completion.bytes = o->done;
+    if (status == TD_OK && o->kind == OP_RECEIVE) {
+        completion.data = o->data;
+        completion.length = o->done;
+    }
+    p->upcalls.complete_operation(p->upcalls.harness, o->id, &completion);
+    free(o->data);
+    free(o);
+}
+
+/* Takes the handle's pending operations off the list (the lock is held); the caller completes them.
+   One the completion thread is trying is left to it: it completes it, or aborts it seeing the close. */
+static struct op *take_ops(struct provider *p, struct entry *e) {
+    struct op *taken = NULL;
+    for (struct op **link = &p->ops; *link;) {
+        struct op *o = *link;
+        if (o->owner == e && !o->attempting) {
+            *link = o->next;
+            o->next = taken;
+            taken = o;
+        } else {
+            link = &o->next;
+        }
+    }
+    return taken;
+}
+
+static void nudge(struct provider *p) {
+    uint64_t one = 1;
+    ssize_t ignored = write(p->control, &one, sizeof one);
+    (void)ignored;
+}
+
+/* One nonblocking attempt; TD_EWOULDBLOCK while the operation must wait. Runs with the owner in flight. */
+static td_status attempt(struct provider *p, struct op *o, td_completion *accepted) {
+    int fd = o->owner->sock->fd;
+    for (;;) {
+        if (o->kind == OP_SEND) {
+            ssize_t n = send(fd, o->data + o->done, o->length - o->done, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n >= 0) {
+                o->done += (size_t)n;
+                if (o->done < o->length) continue;
+                return TD_OK;
+            }
+        } else if (o->kind == OP_RECEIVE) {
+            ssize_t n = recv(fd, o->data, o->length, MSG_DONTWAIT);
+            if (n >= 0) {
+                o->done = (size_t)n;
+                return TD_OK;
+            }
+        } else {
+            struct sockaddr_storage storage;
+            socklen_t size = sizeof storage;
+            int new_fd = accept4(fd, (struct sockaddr *)&storage, &size, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (new_fd >= 0) {
+                struct sock *s = new_sock(new_fd);
+                td_status status = s ? attach(p, s, &accepted->accepted) : TD_ENOBUFS;
+                if (status != TD_OK) {
+                    close(new_fd);
+                    free(s);
+                } else {
+                    from_sockaddr(&storage, &accepted->address);
+                }
+                return status;
+            }
+            if (errno == ECONNABORTED) continue;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return TD_EWOULDBLOCK;
+        /* A send that has sent some bytes reports them. */
+        return o->kind == OP_SEND && o->done > 0 ? TD_OK : from_errno(errno);
+    }
+}
+
+/* Attempts the operation with this id if it is still pending (a close may have taken it meanwhile),
+   and completes it when it is done. */
+static void progress(struct provider *p, td_operation id) {
+    pthread_mutex_lock(&p->lock);
+    struct op *o = p->ops;
+    while (o && o->id != id) o = o->next;
+    if (!o) {
+        pthread_mutex_unlock(&p->lock);
+        return;
+    }
+    struct entry *owner = o->owner;
+    owner->in_flight++; /* close waits for the attempt before it touches the socket */
+    o->attempting = 1;
+    pthread_mutex_unlock(&p->lock);
+    td_completion accepted;
+    memset(&accepted, 0, sizeof accepted);
+    td_status status = attempt(p, o, &accepted);
+    pthread_mutex_lock(&p->lock);
+    o->attempting = 0;
+    /* What the attempt did is never lost: done, it completes with it; not done on a closed handle, aborted. */
+    if (status == TD_EWOULDBLOCK && is_closed(owner)) status = TD_OPERATION_ABORTED;
+    int done = status != TD_EWOULDBLOCK;
+    if (done) {
+        for (struct op **link = &p->ops; *link; link = &(*link)->next) {
+            if (*link == o) {
+                *link = o->next;
+                break;
+            }
+        }
+    }
+    if (--owner->in_flight == 0) pthread_cond_broadcast(&p->idle);
+    pthread_mutex_unlock(&p->lock);
+    if (!done) return;
+    if (o->kind == OP_ACCEPT && status == TD_OK) {
+        p->upcalls.complete_operation(p->upcalls.harness, o->id, &accepted);
+        free(o);
+    } else {
+        finish(p, o, status);
+    }
+}
+
+/* The completion thread: polls the sockets of the pending operations and the control eventfd. */
+static void *completion_loop(void *argument) {
+    struct provider *p = argument;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        if (p->stopping) {
+            pthread_mutex_unlock(&p->lock);
+            return NULL;
+        }
+        size_t count = 1;
+        for (struct op *o = p->ops; o; o = o->next) count++;
+        struct pollfd *fds = calloc(count, sizeof *fds);
+        td_operation *ids = calloc(count, sizeof *ids);
+        if (!fds || !ids) {
+            pthread_mutex_unlock(&p->lock);
+            free(fds);
+            free(ids);
+            continue;
+        }
+        fds[0] = (struct pollfd){.fd = p->control, .events = POLLIN};
+        size_t i = 1;
+        for (struct op *o = p->ops; o; o = o->next, i++) {
+            fds[i] = (struct pollfd){.fd = o->owner->sock->fd, .events = o->kind == OP_SEND ? POLLOUT : POLLIN};
+            ids[i] = o->id;
+        }
+        pthread_mutex_unlock(&p->lock);
+        while (poll(fds, count, -1) < 0 && errno == EINTR) {
+        }
+        if (fds[0].revents) {
+            uint64_t value;
+            ssize_t ignored = read(p->control, &value, sizeof value);
+            (void)ignored;
+        }
+        for (i = 1; i < count; i++)
+            if (fds[i].revents) progress(p, ids[i]);
+        free(fds);
+        free(ids);
+    }
+}
+
+/* Puts an operation on the list, starting the completion thread the first time. */
+static td_status start(void *state, td_handle handle, enum op_kind kind, const void *bytes, size_t length, td_operation id) {
+    ENTER_OR_RETURN(state, handle);
+    struct op *o = calloc(1, sizeof *o);
+    if (o && length > 0) {
+        o->data = malloc(length);
+        if (!o->data) {
+            free(o);
+            o = NULL;
+        } else if (bytes) {
+            memcpy(o->data, bytes, length);
+        }
+    }
+    if (!o) {
+        leave(p, e);
+        return TD_ENOBUFS;
+    }
+    o->id = id;
+    o->kind = kind;
+    o->owner = e;
+    o->length = length;
+    pthread_mutex_lock(&p->lock);
+    if (!p->thread_running) {
+        if (pthread_create(&p->thread, NULL, completion_loop, p) != 0) status = TD_ENOBUFS;
+        else p->thread_running = 1;
+    }
+    if (status == TD_OK) {
+        o->next = p->ops;
+        p->ops = o;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (status == TD_OK) {
+        nudge(p);
+    } else {
+        free(o->data);
+        free(o);
+    }
+    leave(p, e);
+    return status;
+}
+
+static td_status op_start_send(void *state, td_handle handle, const void *bytes, size_t length, td_operation operation) {
+    return start(state, handle, OP_SEND, bytes, length, operation);
+}
+
+static td_status op_start_receive(void *state, td_handle handle, size_t max_bytes, td_operation operation) {
+    return start(state, handle, OP_RECEIVE, NULL, max_bytes, operation);
+}
+
+static td_status op_start_accept(void *state, td_handle handle, td_operation operation) {
+    return start(state, handle, OP_ACCEPT, NULL, 0, operation);
+}
+
 static td_status op_close(void *state, td_handle handle) {
     struct provider *p = state;
     pthread_mutex_lock(&p->lock);
@@ -434,6 +670,7 @@ static td_status op_close(void *state, td_handle handle) {
     uint64_t one = 1;
     ssize_t ignored = write(e->wake, &one, sizeof one);
     (void)ignored;
+    struct op *aborted = take_ops(p, e);
     while (e->in_flight > 0) pthread_cond_wait(&p->idle, &p->lock);
     for (struct entry **link = &p->entries; *link; link = &(*link)->next) {
         if (*link == e) {
@@ -450,6 +687,12 @@ static td_status op_close(void *state, td_handle handle) {
     }
     close(e->wake);
     free(e);
+    /* PEND-5: each operation pending on the handle completes once, with TD_OPERATION_ABORTED. */
+    while (aborted) {
+        struct op *next = aborted->next;
+        finish(p, aborted, TD_OPERATION_ABORTED);
+        aborted = next;
+    }
     /* The handle goes back exactly once, by this close (HANDLE-1). */
 #ifndef EXAMPLE_NEVER_RELEASE
     p->upcalls.release_handle(p->upcalls.harness, handle);
@@ -587,6 +830,15 @@ static void op_cleanup(void *state) {
         if (!e) break;
         op_close(p, handle);
     }
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    int running = p->thread_running;
+    pthread_mutex_unlock(&p->lock);
+    if (running) {
+        nudge(p);
+        pthread_join(p->thread, NULL);
+    }
+    close(p->control);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->idle);
     free(p);
@@ -598,13 +850,18 @@ td_status td_provider_startup(uint32_t abi_version, const td_upcalls *upcalls, t
     if (!p) return TD_ENOBUFS;
     p->upcalls = *upcalls;
     p->next_context = 1;
+    p->control = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (p->control < 0) {
+        free(p);
+        return TD_ENOBUFS;
+    }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->idle, NULL);
     memset(provider, 0, sizeof *provider);
     provider->abi_version = EXAMPLE_ABI_VERSION;
     provider->size = sizeof *provider;
     provider->name = "example-c";
-    provider->capabilities = TD_CAP_DUPLICATE | TD_CAP_IPV6 | TD_CAP_HARNESS_HANDLES;
+    provider->capabilities = TD_CAP_ASYNCHRONOUS | TD_CAP_DUPLICATE | TD_CAP_IPV6 | TD_CAP_HARNESS_HANDLES;
     provider->state = p;
     provider->socket = op_socket;
     provider->bind = op_bind;
@@ -621,6 +878,9 @@ td_status td_provider_startup(uint32_t abi_version, const td_upcalls *upcalls, t
     provider->set_blocking = op_set_blocking;
     provider->local_address = op_local_address;
     provider->remote_address = op_remote_address;
+    provider->start_send = op_start_send;
+    provider->start_receive = op_start_receive;
+    provider->start_accept = op_start_accept;
     provider->cleanup = op_cleanup;
     return TD_OK;
 }
