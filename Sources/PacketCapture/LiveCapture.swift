@@ -29,6 +29,9 @@ public final class LiveCapture: @unchecked Sendable {
     // Guarded by `condition`.
     private var analyzer: Analyzer
     private var stopping = false
+    /// What the one stop that released the capture gave; later stops give it again.
+    private var stopped: Result<CaptureResult, CaptureError>?
+    private let stopLock = NSLock()
     private var finished = false
     private var readError: String?
 
@@ -114,10 +117,15 @@ public final class LiveCapture: @unchecked Sendable {
     }
 
     /// Stops the capture, reads what is left in the buffer, closes the file and checks that nothing was dropped.
+    /// Calling it again gives the same result: the capture's descriptors are released once, never twice (a second
+    /// close could close a descriptor another thread has opened since).
     ///
     /// - Throws: `CaptureError(.dropped)` when the kernel or the buffer dropped any packet: the evidence is then unusable.
     @discardableResult
     public func stop() throws(CaptureError) -> CaptureResult {
+        stopLock.lock()
+        defer { stopLock.unlock() }
+        if let stopped { return try stopped.get() }
         condition.lock()
         if !stopping {
             stopping = true
@@ -128,18 +136,24 @@ public final class LiveCapture: @unchecked Sendable {
         while !finished {
             guard condition.wait(until: limit) else {
                 condition.unlock()
+                // The thread may still use the handle: nothing is released, and a later stop waits again.
                 throw CaptureError(.timeout, "the capture thread did not stop within 10 s")
             }
         }
         let facts = analyzer.facts()
         let error = readError
         condition.unlock()
-        if let error { throw CaptureError(.unavailable, error) }
-        let drops = try Pcap.drops(handle)
+        let drops = Result { () throws(CaptureError) in try Pcap.drops(handle) }
         pcap_close(handle)
         Glibc.close(wake)
-        if let error = Self.dropError(dropped: drops.dropped, interfaceDropped: drops.interfaceDropped) { throw error }
-        return CaptureResult(facts: facts, path: path)
+        let outcome = Result { () throws(CaptureError) -> CaptureResult in
+            if let error { throw CaptureError(.unavailable, error) }
+            let counts = try drops.get()
+            if let error = Self.dropError(dropped: counts.dropped, interfaceDropped: counts.interfaceDropped) { throw error }
+            return CaptureResult(facts: facts, path: path)
+        }
+        stopped = outcome
+        return try outcome.get()
     }
 
     /// The error that drops make: any dropped packet leaves the evidence incomplete.

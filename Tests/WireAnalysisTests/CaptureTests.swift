@@ -64,4 +64,19 @@ import WireAnalysis
         }
         #expect(ContinuousClock.now - started < .seconds(5))
     }
+
+    @Test(
+        "Stopping a capture twice gives the same result and closes nothing a second time",
+        .enabled(if: captureDenied == nil, Comment(rawValue: captureDenied ?? "")))
+    func stopIsIdempotent() throws {
+        let capture = try LiveCapture(filter: "tcp port 9")
+        let first = try capture.stop()
+        // The lowest free descriptors are the ones the capture just closed: a second close would close these.
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { fds.forEach { _ = close($0) } }
+        let second = try capture.stop()
+        #expect(second.facts.packets == first.facts.packets)
+        for fd in fds { #expect(fcntl(fd, F_GETFD) != -1, "descriptor \(fd) was closed by the second stop") }
+    }
 }
