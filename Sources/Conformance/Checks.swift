@@ -325,12 +325,13 @@ extension CaseRun {
     func tearDown() throws {
         // A call still pending in an accept is ended by a connection (a provider whose close does not wake it).
         if let address = subjectListenAddress, threads.values.contains(where: { $0.call.finishedAt == nil }) {
+            let connecting = ContinuousClock.now
             if let socket = try? PeerSocket.connect(to: address, within: .seconds(1)) {
                 stalled.append(socket)
                 if let local = try? socket.localAddress { peerPorts.insert(local.port) }
                 timeline.append(
                     LadderEvent(
-                        time: origin.seconds(.now), lane: .right, kind: .step, text: "harness connects, to end a pending accept"))
+                        time: origin.seconds(connecting), lane: .right, kind: .step, text: "harness connects, to end a pending accept"))
             }
         }
         for peer in peers.values { peer.close() }

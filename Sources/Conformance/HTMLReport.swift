@@ -112,7 +112,7 @@ public enum HTMLReport {
         html +=
             attention.isEmpty
             ? "<p class=\"held\">No case failed, deviated or could not be judged.</p>\n"
-            : "<p>\(attention.count) instance\(attention.count == 1 ? "" : "s") need attention:</p>\n" + table(attention)
+            : "<p>\(attention.count == 1 ? "1 instance needs" : "\(attention.count) instances need") attention:</p>\n" + table(attention)
         if !others.isEmpty {
             html +=
                 "<details><summary>\(others.count) other instances (pass, informational, skipped)</summary>\n\(table(others))</details>\n"

@@ -97,6 +97,8 @@ let chromiumMissing: String? = tool("chromium") == nil ? "chromium is not instal
             #expect(width == 1400 && height == 2400)
             // A blank page compresses to a few kilobytes; a rendered report with two ladders is far larger.
             #expect(png.count > 60_000, "\(png.count) bytes")
+            // Kept for a look: .build/test-report-posix.png.
+            try? png.write(to: repositoryRoot.appendingPathComponent(".build/test-report-posix.png"))
         }
     }
 }
