@@ -84,7 +84,7 @@ struct Explain: ParsableCommand {
                     : "\nOne of the \(siblings) instances of \(instance.caseID).")
         }
         if let results {
-            let report = try loadReport(results)
+            let report = readReport(results)
             guard let result = report.results.first(where: { $0.id == instance.id }) else {
                 Teardown.exit("\(results) has no result for \(instance.id)", code: 64)
             }
@@ -92,14 +92,6 @@ struct Explain: ParsableCommand {
             print(Explainer.outcome(result), terminator: "")
         } else if runNow {
             try runAndDraw(instance)
-        }
-    }
-
-    func loadReport(_ path: String) throws -> RunReport {
-        do {
-            return try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            Teardown.exit("cannot read \(path) as the results of a run: \(error)", code: 2)
         }
     }
 

@@ -59,14 +59,7 @@ struct Run: ParsableCommand {
     @Option(help: "Where the pcaps and results.json go (default: captures/runs/<time>-<provider>).")
     var reportDir: String?
 
-    @Option(help: "Write JUnit XML here.")
-    var junit: String?
-
-    @Option(help: "Write the results as JSON here (format teardown-run/1).")
-    var json: String?
-
-    @Option(help: "Write the HTML report here too (it is always written to the report directory as report.html).")
-    var html: String?
+    @OptionGroup var files: ReportFiles
 
     @Option(help: "Cases run at the same time.")
     var jobs = 4
@@ -173,25 +166,10 @@ struct Run: ParsableCommand {
             seconds: Date().timeIntervalSince(started),
             repeatCount: repetitions, shard: shard, captureDirectory: directory, results: results, deviations: deviations,
             unstable: unstable)
-        let jsonText = try stableJSON(report)
-        try write(jsonText, to: "\(directory)/results.json")
-        if let json { try write(jsonText, to: json) }
-        if let junit { try write(JUnitReport.render(report), to: junit) }
-        let described = explanations(loaded, statements)
-        for path in ["\(directory)/report.html"] + (html.map { [$0] } ?? []) {
-            try write(HTMLReport.render(report, statements: statements, explanations: described, location: path), to: path)
-        }
+        files.write(report, statements: statements, cases: loaded, directory: directory)
         print(ConsoleReport.summary(report, statements: statements), terminator: "")
         print("report: \(directory)/report.html")
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
-    }
-
-    func write(_ text: String, to path: String) throws {
-        do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            Self.exit("cannot write \(path): \(error.localizedDescription)", code: 2)
-        }
     }
 
     static func stamp(_ date: Date) -> String {
