@@ -15,24 +15,24 @@ public enum HTMLReport {
         var html = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
-            <title>Teardown: \(HTML.escape(report.provider)), \(verdictText(report))</title>
+            <title>Teardown: \(Markup.escape(report.provider)), \(verdictText(report))</title>
             <style>\(style)
             \(LadderSVG.style)</style></head>
             <body>
             \(LadderSVG.definitions)
-            <h1>Teardown: <code>\(HTML.escape(report.provider))</code> is <span class="\(report.exitCode == 0 ? "v-pass" : report.exitCode == 1 ? "v-fail" : "v-error")">\(verdictText(report))</span></h1>
+            <h1>Teardown: <code>\(Markup.escape(report.provider))</code> is <span class="\(report.exitCode == 0 ? "v-pass" : report.exitCode == 1 ? "v-fail" : "v-error")">\(verdictText(report))</span></h1>
             <p class="meta">\(report.results.count) case instances in \(String(format: "%.1f", report.seconds)) s; exit code \(report.exitCode); \
-            seed <code>\(report.seed)</code> (<code>--seed \(report.seed)</code> replays it); started \(HTML.escape(report.started))\
-            \(report.shard.map { "; shard \(HTML.escape($0))" } ?? "")\(report.repeatCount > 1 ? "; \(report.repeatCount) rounds" : "").</p>
+            seed <code>\(report.seed)</code> (<code>--seed \(report.seed)</code> replays it); started \(Markup.escape(report.started))\
+            \(report.shard.map { "; shard \(Markup.escape($0))" } ?? "")\(report.repeatCount > 1 ? "; \(report.repeatCount) rounds" : "").</p>
             <p class="counts">\(counts(report))</p>
 
             """
         if !report.staleDeviations.isEmpty || !report.unstable.isEmpty {
             html += "<div class=\"warn\"><ul>"
             for stale in report.staleDeviations {
-                html += "<li>Stale expectation (listed as a deviation, but the cases ran without deviating): \(HTML.escape(stale))</li>"
+                html += "<li>Stale expectation (listed as a deviation, but the cases ran without deviating): \(Markup.escape(stale))</li>"
             }
-            for id in report.unstable { html += "<li>Unstable: <code>\(HTML.escape(id))</code>'s verdict differed between rounds</li>" }
+            for id in report.unstable { html += "<li>Unstable: <code>\(Markup.escape(id))</code>'s verdict differed between rounds</li>" }
             html += "</ul></div>\n"
         }
         html += statementTable(report, statements)
@@ -70,12 +70,11 @@ public enum HTMLReport {
     }
 
     static func counts(_ report: RunReport) -> String {
-        let expected = report.results.filter { $0.expectedDeviation != nil }.count
+        let counts = report.verdictCounts
         var parts = Verdict.allCases.compactMap { verdict -> String? in
-            let n = report.results.filter { $0.verdict == verdict && ($0.expectedDeviation == nil || verdict == .pass) }.count
-            return n == 0 ? nil : "<span class=\"badge b-\(verdict.rawValue)\">\(n) \(verdict.rawValue)</span>"
+            counts[verdict] == 0 ? nil : "<span class=\"badge b-\(verdict.rawValue)\">\(counts[verdict]) \(verdict.rawValue)</span>"
         }
-        if expected > 0 { parts.append("<span class=\"badge b-expected\">\(expected) expected deviations</span>") }
+        if counts.expected > 0 { parts.append("<span class=\"badge b-expected\">\(counts.expected) expected deviations</span>") }
         return parts.joined(separator: " ")
     }
 
@@ -83,10 +82,10 @@ public enum HTMLReport {
         var html = "<h2>By statement</h2>\n<table class=\"summary\"><tr><th>statement</th><th>level</th><th>text</th><th>cases</th>"
         html += StatementTally.columnNames.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
         for tally in report.tally(statements) {
-            let bad = (tally.counts[.fail] ?? 0) + (tally.counts[.error] ?? 0) + (tally.counts[.nonStrict] ?? 0) > 0
+            let bad = tally.counts[.fail] + tally.counts[.error] + tally.counts[.nonStrict] > 0
             html +=
                 "<tr class=\"\(bad ? "bad" : "")\"><td><code>\(tally.statement.id)</code></td><td>\(tally.statement.level.rawValue)</td>"
-            html += "<td class=\"text\">\(HTML.escape(tally.statement.text))</td><td class=\"n\">\(tally.cases)</td>"
+            html += "<td class=\"text\">\(Markup.escape(tally.statement.text))</td><td class=\"n\">\(tally.cases)</td>"
             html +=
                 zip(StatementTally.columnNames, tally.columns).map { name, n in
                     n == 0 ? "<td></td>" : "<td class=\"n c-\(name)\">\(n)</td>"
@@ -100,7 +99,7 @@ public enum HTMLReport {
         func table(_ results: [CaseResult]) -> String {
             var html = "<table class=\"summary\"><tr><th>case instance</th><th>verdict</th><th>statements</th><th>time</th></tr>\n"
             for result in results {
-                html += "<tr><td><a href=\"#\(anchor(result))\"><code>\(HTML.escape(result.id))</code></a></td><td>\(badge(result))</td>"
+                html += "<tr><td><a href=\"#\(anchor(result))\"><code>\(Markup.escape(result.id))</code></a></td><td>\(badge(result))</td>"
                 html +=
                     "<td>\(result.statements.joined(separator: ", "))</td><td class=\"n\">\(String(format: "%.2f", result.seconds)) s</td></tr>\n"
             }
@@ -124,28 +123,31 @@ public enum HTMLReport {
 
     static func section(_ result: CaseResult, _ statements: [Statement], explanation: String?, location: String) -> String {
         var html = "<section class=\"case\" id=\"\(anchor(result))\"><details\(needsAttention(result) ? " open" : "")>"
-        html += "<summary>\(badge(result)) <code>\(HTML.escape(result.id))</code> \(HTML.escape(result.title))</summary>\n"
+        html += "<summary>\(badge(result)) <code>\(Markup.escape(result.id))</code> \(Markup.escape(result.title))</summary>\n"
         html += "<ul class=\"statements\">"
         for id in result.statements {
             let statement = statements.first { $0.id == id }
             html +=
-                "<li><b>\(id)</b> (\(statement?.level.rawValue.uppercased() ?? "?")): \(HTML.escape(statement?.text ?? "not in this suite's statements"))</li>"
+                "<li><b>\(id)</b> (\(statement?.level.rawValue.uppercased() ?? "?")): \(Markup.escape(statement?.text ?? "not in this suite's statements"))</li>"
         }
         html += "</ul>\n"
-        if let note = result.expectedDeviation { html += "<p class=\"note\">Known deviation of this provider: \(HTML.escape(note))</p>\n" }
+        if let note = result.expectedDeviation {
+            html += "<p class=\"note\">Known deviation of this provider: \(Markup.escape(note))</p>\n"
+        }
         html += findings(result)
         if let faults = result.faults, !faults.isEmpty {
-            html += "<p><b>Faults injected</b></p><ol class=\"faults\">" + faults.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ol>\n"
+            html +=
+                "<p><b>Faults injected</b></p><ol class=\"faults\">" + faults.map { "<li>\(Markup.escape($0))</li>" }.joined() + "</ol>\n"
         }
         if let pcap = result.pcap {
-            html += "<p>Capture: <a href=\"\(HTML.escape(relativePath(pcap, from: location)))\">\(HTML.escape(pcap))</a> "
+            html += "<p>Capture: <a href=\"\(Markup.escape(relativePath(pcap, from: location)))\">\(Markup.escape(pcap))</a> "
             html += "(<code>teardown inspect</code>, tshark or Wireshark read it)</p>\n"
         }
         if let ladder = result.ladder {
             html += "<div class=\"ladder-box\">\(LadderSVG.render(ladder))</div>\n"
         }
         if let explanation {
-            html += "<details class=\"explain\"><summary>What the case does</summary><pre>\(HTML.escape(explanation))</pre></details>\n"
+            html += "<details class=\"explain\"><summary>What the case does</summary><pre>\(Markup.escape(explanation))</pre></details>\n"
         }
         return html + "</details></section>\n"
     }
@@ -157,15 +159,15 @@ public enum HTMLReport {
         }
         if result.verdict == .skipped || result.verdict == .error {
             let title = result.verdict == .skipped ? "Why it was skipped" : "What went wrong (neither a pass nor a fail)"
-            return "<p><b>\(title)</b></p><ul class=\"messages\">" + result.messages.map { "<li>\(HTML.escape($0))</li>" }.joined()
+            return "<p><b>\(title)</b></p><ul class=\"messages\">" + result.messages.map { "<li>\(Markup.escape($0))</li>" }.joined()
                 + "</ul>\n"
         }
         var html = "<table class=\"findings\"><tr><th>expected</th><th>actual</th></tr>\n"
         for message in result.messages {
             if let (expected, actual) = split(message) {
-                html += "<tr><td>\(HTML.escape(expected))</td><td class=\"actual\">\(HTML.escape(actual))</td></tr>\n"
+                html += "<tr><td>\(Markup.escape(expected))</td><td class=\"actual\">\(Markup.escape(actual))</td></tr>\n"
             } else {
-                html += "<tr><td colspan=\"2\" class=\"actual\">\(HTML.escape(message))</td></tr>\n"
+                html += "<tr><td colspan=\"2\" class=\"actual\">\(Markup.escape(message))</td></tr>\n"
             }
         }
         return html + "</table>\n"
@@ -216,22 +218,4 @@ public enum HTMLReport {
         .ladder-box { overflow-x: auto; margin: 8px 0; }
         details.explain pre { background: #f7f7f7; padding: 8px; font-size: 12px; white-space: pre-wrap; }
         """
-}
-
-/// Escaping for text and attribute values in HTML and SVG.
-enum HTML {
-    static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
 }

@@ -17,9 +17,9 @@ enum LadderSVG {
             <svg xmlns="http://www.w3.org/2000/svg" class="ladder" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" \
             role="img" aria-label="ladder diagram">
             <text x="\(timeRight)" y="18" class="head" text-anchor="end">time</text>
-            <text x="\(leftAxis)" y="18" class="head" text-anchor="middle">\(HTML.escape(ladder.left))</text>
+            <text x="\(leftAxis)" y="18" class="head" text-anchor="middle">\(Markup.escape(ladder.left))</text>
             <text x="\((leftAxis + rightAxis) / 2)" y="18" class="head" text-anchor="middle">wire</text>
-            <text x="\(rightAxis)" y="18" class="head" text-anchor="middle">\(HTML.escape(ladder.right))</text>
+            <text x="\(rightAxis)" y="18" class="head" text-anchor="middle">\(Markup.escape(ladder.right))</text>
             <line x1="\(leftAxis)" y1="26" x2="\(leftAxis)" y2="\(height - 6)" class="axis"/>
             <line x1="\(rightAxis)" y1="26" x2="\(rightAxis)" y2="\(height - 6)" class="axis"/>
 
@@ -56,8 +56,8 @@ enum LadderSVG {
         let event = ladder.events[row.event]
         let full = ladder.text(of: row)
         let limit = event.lane == .left ? 64 : event.lane == .right ? 56 : 54
-        let text = HTML.escape(full.count > limit ? String(full.prefix(limit - 1)) + "\u{2026}" : full)
-        let tooltip = full.count > limit ? "<title>\(HTML.escape(full))</title>" : ""
+        let text = Markup.escape(full.count > limit ? String(full.prefix(limit - 1)) + "\u{2026}" : full)
+        let tooltip = full.count > limit ? "<title>\(Markup.escape(full))</title>" : ""
         var svg = "<text x=\"\(timeRight)\" y=\"\(y)\" class=\"time\" text-anchor=\"end\">\(Ladder.format(duration: row.time))</text>"
         switch event.lane {
         case .left:

@@ -79,24 +79,35 @@ public struct RunReport: Sendable, Codable {
         return 0
     }
 
-    public var counts: [Verdict: Int] {
-        var counts: [Verdict: Int] = [:]
-        for result in results { counts[result.verdict, default: 0] += 1 }
-        return counts
+    /// How the whole run came out, as the summaries count it.
+    public var verdictCounts: VerdictCounts { VerdictCounts(results) }
+}
+
+/// How results came out, as every summary counts them: a known deviation counts under `expected` instead of its
+/// verdict, except a pass, which counts under both.
+public struct VerdictCounts: Sendable {
+    private var byVerdict: [Verdict: Int] = [:]
+    public private(set) var expected = 0
+
+    public init(_ results: [CaseResult]) {
+        for result in results {
+            if result.expectedDeviation != nil { expected += 1 }
+            if result.expectedDeviation == nil || result.verdict == .pass { byVerdict[result.verdict, default: 0] += 1 }
+        }
     }
+
+    public subscript(_ verdict: Verdict) -> Int { byVerdict[verdict] ?? 0 }
 }
 
 /// How the results that check one statement came out.
 public struct StatementTally: Sendable {
     public var statement: Statement
     public var cases: Int
-    /// By verdict; a known deviation counts under `expected`, not under its verdict.
-    public var counts: [Verdict: Int]
-    public var expected: Int
+    public var counts: VerdictCounts
 
     /// The counts in the order the summaries print them: pass, fail, expected, non-strict, informational, skipped, error.
     public var columns: [Int] {
-        [counts[.pass] ?? 0, counts[.fail] ?? 0, expected] + [Verdict.nonStrict, .informational, .skipped, .error].map { counts[$0] ?? 0 }
+        [counts[.pass], counts[.fail], counts.expected] + [Verdict.nonStrict, .informational, .skipped, .error].map { counts[$0] }
     }
 
     public static let columnNames = ["pass", "fail", "expected", "non-strict", "info", "skipped", "error"]
@@ -108,10 +119,7 @@ extension RunReport {
         statements.compactMap { statement in
             let mine = results.filter { $0.statements.contains(statement.id) }
             guard !mine.isEmpty else { return nil }
-            var counts: [Verdict: Int] = [:]
-            for result in mine where result.expectedDeviation == nil || result.verdict == .pass { counts[result.verdict, default: 0] += 1 }
-            return StatementTally(
-                statement: statement, cases: mine.count, counts: counts, expected: mine.filter { $0.expectedDeviation != nil }.count)
+            return StatementTally(statement: statement, cases: mine.count, counts: VerdictCounts(mine))
         }
     }
 }
@@ -154,13 +162,10 @@ public enum ConsoleReport {
         }
         for stale in report.staleDeviations { lines.append("STALE EXPECTATION \(stale)") }
         for id in report.unstable { lines.append("UNSTABLE \(id): its verdict differed between repetitions") }
-        let counts = report.counts
-        let expected = report.results.filter { $0.expectedDeviation != nil }.count
+        let counts = report.verdictCounts
+        let expected = counts.expected
         var totals = Verdict.allCases.compactMap { verdict -> String? in
-            let n =
-                (counts[verdict] ?? 0)
-                - (verdict == .pass ? 0 : report.results.filter { $0.verdict == verdict && $0.expectedDeviation != nil }.count)
-            return n > 0 ? "\(n) \(verdict.rawValue)" : nil
+            counts[verdict] > 0 ? "\(counts[verdict]) \(verdict.rawValue)" : nil
         }
         if expected > 0 { totals.append("\(expected) expected deviation\(expected == 1 ? "" : "s")") }
         let verdictText = report.exitCode == 0 ? "conformant" : report.exitCode == 1 ? "NOT conformant" : "harness or environment ERROR"
@@ -184,21 +189,21 @@ public enum JUnitReport {
         xml +=
             "<testsuites name=\"teardown\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", report.seconds))\">\n"
         xml +=
-            "  <testsuite name=\"teardown.\(escape(report.provider))\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", report.seconds))\">\n"
+            "  <testsuite name=\"teardown.\(Markup.escape(report.provider))\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", report.seconds))\">\n"
         xml +=
-            "    <properties>\n      <property name=\"provider\" value=\"\(escape(report.provider))\"/>\n      <property name=\"seed\" value=\"\(report.seed)\"/>\n    </properties>\n"
+            "    <properties>\n      <property name=\"provider\" value=\"\(Markup.escape(report.provider))\"/>\n      <property name=\"seed\" value=\"\(report.seed)\"/>\n    </properties>\n"
         for result in results {
             xml +=
-                "    <testcase classname=\"\(escape(result.caseID))\" name=\"\(escape(result.id))\" time=\"\(String(format: "%.3f", result.seconds))\">\n"
+                "    <testcase classname=\"\(Markup.escape(result.caseID))\" name=\"\(Markup.escape(result.id))\" time=\"\(String(format: "%.3f", result.seconds))\">\n"
             xml +=
-                "      <properties>\n        <property name=\"statements\" value=\"\(escape(result.statements.joined(separator: " ")))\"/>\n"
+                "      <properties>\n        <property name=\"statements\" value=\"\(Markup.escape(result.statements.joined(separator: " ")))\"/>\n"
             xml += "        <property name=\"seed\" value=\"\(report.seed)\"/>\n"
-            if let pcap = result.pcap { xml += "        <property name=\"pcap\" value=\"\(escape(pcap))\"/>\n" }
+            if let pcap = result.pcap { xml += "        <property name=\"pcap\" value=\"\(Markup.escape(pcap))\"/>\n" }
             xml += "      </properties>\n"
-            let text = escape(result.messages.joined(separator: "\n"))
-            let first = escape(result.messages.first ?? "")
+            let text = Markup.escape(result.messages.joined(separator: "\n"))
+            let first = Markup.escape(result.messages.first ?? "")
             if let note = result.expectedDeviation {
-                xml += "      <skipped message=\"expected deviation: \(escape(note))\">\(text)</skipped>\n"
+                xml += "      <skipped message=\"expected deviation: \(Markup.escape(note))\">\(text)</skipped>\n"
             } else {
                 switch result.verdict {
                 case .fail, .nonStrict:
@@ -216,7 +221,11 @@ public enum JUnitReport {
         xml += "  </testsuite>\n</testsuites>\n"
         return xml
     }
+}
 
+/// Escaping for text and attribute values in XML, HTML and SVG: &, <, > and ", and control
+/// characters (other than newline and tab) left out, as XML cannot carry them.
+enum Markup {
     static func escape(_ text: String) -> String {
         var result = ""
         for scalar in text.unicodeScalars {
