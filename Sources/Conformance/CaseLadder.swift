@@ -20,12 +20,30 @@ struct TimeOrigin {
 
 /// What the case's ladder records as it runs: the subject's calls, the peer's steps, the faults.
 extension CaseRun {
-    /// A subject call that returned (or, with no outcome, one that never did).
-    func noteCall(_ text: String, thread: String, started: ContinuousClock.Instant, returned: ContinuousClock.Instant?, result: String) {
+    /// A subject call: its result and whether it failed once it returned; with no `returned`, one that never did.
+    func noteCall(
+        _ text: String, thread: String, started: ContinuousClock.Instant, returned: ContinuousClock.Instant?, result: String,
+        failed: Bool
+    ) {
         timeline.append(
             LadderEvent(
                 time: origin.seconds(started), end: returned.map(origin.seconds), lane: .left, kind: .call, text: text, result: result,
-                thread: thread))
+                failed: returned == nil ? nil : failed, thread: thread))
+    }
+
+    /// A subject call that returned, as its outcome says.
+    func noteCall(_ text: String, thread: String, _ outcome: CallOutcome) {
+        let failed: Bool =
+            switch outcome.result {
+            case .success: false
+            case .failure: true
+            }
+        noteCall(text, thread: thread, started: outcome.startedAt, returned: outcome.returnedAt, result: outcome.summary, failed: failed)
+    }
+
+    /// A subject call that did not return before the case gave up on it.
+    func noteStuckCall(_ text: String, thread: String, started: ContinuousClock.Instant) {
+        noteCall(text, thread: thread, started: started, returned: nil, result: "did not return", failed: false)
     }
 
     /// Something the harness's peer did, or a step on the subject's side that is not a provider call.
@@ -60,26 +78,25 @@ extension CaseRun {
 
     /// The ladder of the case as it ran: its notes, the peer's reads, the faults, and the capture's segments.
     func drawLadder() -> Ladder {
-        var events = timeline
-        events += peerReadEvents()
-        for (event, at) in faultLayer?.timedLog ?? [] {
-            events.append(LadderEvent(time: origin.seconds(at), lane: .left, kind: .fault, text: event.description))
+        let faults = (faultLayer?.timedLog ?? []).map { event, at in
+            LadderEvent(time: origin.seconds(at), lane: .left, kind: .fault, text: event.description)
         }
+        var events = timeline + faults
+        events += peerReadEvents(between: events.map(\.time).sorted())
         var omitted = 0
         if capture != nil, let pcapPath, FileManager.default.fileExists(atPath: pcapPath) {
             let ports = peerPorts.union(listeners.map(\.address.port))
             let wire = WireLadder(sides: .rightPorts(ports), origin: origin.wallNanoseconds)
-            if let drawn = try? CaptureFile.analyze(path: pcapPath, drawing: wire).ladder {
-                events += drawn.drawn
-                omitted = drawn.omittedCount
+            if let drawn = try? CaptureFile.analyze(path: pcapPath, drawing: wire).ladder?.finished {
+                events += drawn.events
+                omitted = drawn.omitted
             }
         }
         return Ladder(left: "subject (\(options.provider.name))", right: "peer (harness)", events: events, omitted: omitted)
     }
 
-    /// The peers' reads, consecutive ones merged while nothing else of the case happens between them.
-    func peerReadEvents() -> [LadderEvent] {
-        let others = (timeline.map(\.time) + (faultLayer?.timedLog.map { origin.seconds($0.at) } ?? [])).sorted()
+    /// The peers' reads, consecutive ones merged while nothing else of the case (`others`, times in order) happens between them.
+    func peerReadEvents(between others: [Double]) -> [LadderEvent] {
         var events: [LadderEvent] = []
         for (name, peer) in peers.sorted(by: { $0.key < $1.key }) {
             var total = 0
@@ -105,8 +122,10 @@ extension CaseRun {
                 }
                 if read.ending != .open {
                     flush()
-                    let text = read.ending == .reset ? "connection reset" : "end of stream"
-                    events.append(LadderEvent(time: time, lane: .right, kind: .observation, text: "\(Self.peerLabel(name)): \(text)"))
+                    // Drawn in the colour of what ended the stream on the wire.
+                    let (kind, text): (LadderEvent.Kind, String) =
+                        read.ending == .reset ? (.rst, "connection reset") : (.fin, "end of stream")
+                    events.append(LadderEvent(time: time, lane: .right, kind: kind, text: "\(Self.peerLabel(name)): \(text)"))
                 }
             }
             flush()

@@ -268,14 +268,13 @@ final class CaseRun {
     func setupCall<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws(SocketError) -> T) throws -> T {
         let call = BackgroundCall("\(name)") { Result { () throws(SocketError) in try body() } }
         let result = call.result(within: options.watchdog)
-        noteCall(
-            "setup: \(name)", thread: "main", started: call.startedAt, returned: call.finishedAt,
-            result: result.map { result in
-                switch result {
-                case .success: "success"
-                case .failure(let error): error.name
-                }
-            } ?? "did not return")
+        switch result {
+        case .success?:
+            noteCall("setup: \(name)", thread: "main", started: call.startedAt, returned: call.finishedAt, result: "success", failed: false)
+        case .failure(let error)?:
+            noteCall("setup: \(name)", thread: "main", started: call.startedAt, returned: call.finishedAt, result: error.name, failed: true)
+        case nil: noteStuckCall("setup: \(name)", thread: "main", started: call.startedAt)
+        }
         guard let result else {
             throw CaseAbort("provider did not return from \(name) within \(options.watchdog) (setting the case up)")
         }

@@ -101,8 +101,7 @@ extension CaseRun {
     func join(_ name: String, within timeout: Duration) throws {
         guard let thread = threads[name] else { return }
         guard thread.call.result(within: timeout) != nil else {
-            noteCall(
-                Self.callText(thread.step), thread: name, started: thread.call.startedAt, returned: nil, result: "did not return")
+            noteStuckCall(Self.callText(thread.step), thread: name, started: thread.call.startedAt)
             throw CaseAbort(
                 "provider did not return from \(thread.step.action.name) (thread \(name), line \(thread.step.line)) within \(timeout)")
         }
@@ -346,9 +345,7 @@ extension CaseRun {
                 threads[name]?.checked = true
                 try join(name, within: options.watchdog)
                 if let outcome = thread.call.result(within: .zero) {
-                    noteCall(
-                        Self.callText(thread.step), thread: name, started: outcome.startedAt, returned: outcome.returnedAt,
-                        result: outcome.summary)
+                    noteCall(Self.callText(thread.step), thread: name, outcome)
                 }
                 continue
             }

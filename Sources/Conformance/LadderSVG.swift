@@ -11,8 +11,8 @@ enum LadderSVG {
     static let top = 46
 
     static func render(_ ladder: Ladder) -> String {
-        let rows = ladder.rows
-        let height = top + rows.count * rowHeight + (ladder.omitted > 0 ? 30 : 12)
+        let lines = ladder.lines
+        let height = top + lines.count * rowHeight + (ladder.omitted > 0 ? 30 : 12)
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" class="ladder" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" \
             role="img" aria-label="ladder diagram">
@@ -24,17 +24,22 @@ enum LadderSVG {
             <line x1="\(rightAxis)" y1="26" x2="\(rightAxis)" y2="\(height - 6)" class="axis"/>
 
             """
-        // A bar beside the subject's axis for each call that other events happen during, one column per thread.
-        let threads = orderedThreads(ladder)
-        for (index, row) in rows.enumerated() where row.part == .start {
-            guard let end = rows.indices.first(where: { rows[$0].event == row.event && rows[$0].part == .end }) else { continue }
-            let event = ladder.events[row.event]
+        // A bar beside the subject's axis for each call that other events happen during, one column per thread;
+        // the calls' text stands clear of all the bars.
+        var threads = ["main"]
+        for thread in ladder.events.compactMap(\.thread) where !threads.contains(thread) { threads.append(thread) }
+        let leftText = leftAxis - 14 - 7 * (threads.count - 1)
+        var endRows: [Int: Int] = [:]
+        for (index, line) in lines.enumerated() where line.row.part == .end { endRows[line.row.event] = index }
+        for (index, line) in lines.enumerated() where line.row.part == .start {
+            guard let end = endRows[line.row.event] else { continue }
+            let event = ladder.events[line.row.event]
             let x = leftAxis - 8 - 7 * (threads.firstIndex(of: event.thread ?? "main") ?? 0)
             svg +=
                 "<line x1=\"\(x)\" y1=\"\(y(index) - 4)\" x2=\"\(x)\" y2=\"\(y(end) - 4)\" class=\"bar bar-\(resultClass(event))\"/>\n"
         }
-        for (index, row) in rows.enumerated() {
-            svg += draw(ladder, row, at: y(index))
+        for (index, line) in lines.enumerated() {
+            svg += draw(ladder.events[line.row.event], line.row, line.text, at: y(index), leftText: leftText)
         }
         if ladder.omitted > 0 {
             svg += "<text x=\"\(leftAxis)\" y=\"\(height - 10)\" class=\"note\">... and \(ladder.omitted) more events</text>\n"
@@ -44,17 +49,7 @@ enum LadderSVG {
 
     static func y(_ row: Int) -> Int { top + row * rowHeight }
 
-    static func orderedThreads(_ ladder: Ladder) -> [String] {
-        var threads = ["main"]
-        for event in ladder.events {
-            if let thread = event.thread, !threads.contains(thread) { threads.append(thread) }
-        }
-        return threads
-    }
-
-    static func draw(_ ladder: Ladder, _ row: LadderRow, at y: Int) -> String {
-        let event = ladder.events[row.event]
-        let full = ladder.text(of: row)
+    static func draw(_ event: LadderEvent, _ row: LadderRow, _ full: String, at y: Int, leftText: Int) -> String {
         let limit = event.lane == .left ? 64 : event.lane == .right ? 56 : 54
         let text = Markup.escape(full.count > limit ? String(full.prefix(limit - 1)) + "\u{2026}" : full)
         let tooltip = full.count > limit ? "<title>\(Markup.escape(full))</title>" : ""
@@ -66,10 +61,9 @@ enum LadderSVG {
                 svg += "<path d=\"M\(leftAxis - 5) \(y - 12) l10 0 l-5 9 z\" class=\"fault-mark\"/>"
             }
             svg +=
-                "<text x=\"\(leftAxis - 14 - 7 * (orderedThreads(ladder).count - 1))\" y=\"\(y)\" class=\"t-\(kind)\" text-anchor=\"end\">\(tooltip)\(text)</text>"
+                "<text x=\"\(leftText)\" y=\"\(y)\" class=\"t-\(kind)\" text-anchor=\"end\">\(tooltip)\(text)</text>"
         case .right:
-            let kind =
-                event.text.hasSuffix("connection reset") ? "rst" : event.text.hasSuffix("end of stream") ? "fin" : event.kind.rawValue
+            let kind = event.kind.rawValue
             svg += "<text x=\"\(rightAxis + 12)\" y=\"\(y)\" class=\"t-\(kind)\">\(tooltip)\(text)</text>"
         case .toRight, .toLeft:
             let (from, to) = event.lane == .toRight ? (leftAxis, rightAxis) : (rightAxis, leftAxis)
@@ -84,9 +78,8 @@ enum LadderSVG {
 
     /// A call that failed is drawn in the failure colour, one that never returned in the error colour.
     static func resultClass(_ event: LadderEvent) -> String {
-        guard let result = event.result else { return "call" }
-        if result == "did not return" { return "stuck" }
-        return result.hasPrefix("success") || result.hasPrefix("end-of-stream") || result.hasPrefix("linger") ? "call" : "failed"
+        if event.end == nil { return "stuck" }
+        return event.failed == true ? "failed" : "call"
     }
 
     static let colours: [(kind: String, colour: String)] = [

@@ -257,7 +257,7 @@ extension CaseRun {
             return
         }
         guard let outcome = call.result(within: options.watchdog) else {
-            noteCall(Self.callText(step), thread: step.thread, started: call.startedAt, returned: nil, result: "did not return")
+            noteStuckCall(Self.callText(step), thread: step.thread, started: call.startedAt)
             throw CaseAbort("provider did not return from \(step.action.name) within \(options.watchdog) (line \(step.line))")
         }
         absorb(outcome, of: step, naming: name, operation: operation, reference: outcome.startedAt, expected: expectedByDefault)
@@ -268,8 +268,7 @@ extension CaseRun {
         _ outcome: CallOutcome, of step: Step, naming name: String?, operation: String?, reference: ContinuousClock.Instant,
         expected defaultExpectation: CallExpectation
     ) {
-        noteCall(
-            Self.callText(step), thread: step.thread, started: outcome.startedAt, returned: outcome.returnedAt, result: outcome.summary)
+        noteCall(Self.callText(step), thread: step.thread, outcome)
         switch outcome.result {
         case .success(.handle(let handle)):
             if let name { handles[name] = handle }

@@ -42,11 +42,17 @@ public struct Ladder: Sendable, Codable, Equatable {
     /// Whether the events belong to more than one connection, so that each says which.
     public var connectionCount: Int { Set(events.compactMap(\.connection)).count }
 
-    /// The words of a row in its column.
-    public func text(of row: LadderRow) -> String {
+    /// The rows in order, each with its words: what the text and the SVG drawings both lay out.
+    public var lines: [(row: LadderRow, text: String)] {
+        let numbered = connectionCount > 1
+        return rows.map { ($0, text(of: $0, numbered: numbered)) }
+    }
+
+    /// The words of a row in its column; `numbered` when segments say which connection they belong to.
+    func text(of row: LadderRow, numbered: Bool) -> String {
         let event = events[row.event]
         let thread = event.thread.map { $0 == "main" ? "" : " [\($0)]" } ?? ""
-        let connection = connectionCount > 1 ? event.connection.map { "#\($0) " } ?? "" : ""
+        let connection = numbered ? event.connection.map { "#\($0) " } ?? "" : ""
         let duration = event.end.map { " (\(Ladder.format(duration: $0 - event.time)))" } ?? ""
         switch (event.kind, row.part) {
         case (.call, .whole): return "\(event.text)\(thread) -> \(event.result ?? "?")\(duration)"
@@ -98,14 +104,16 @@ public struct LadderEvent: Sendable, Codable, Equatable {
     public var text: String
     /// A call's result.
     public var result: String?
+    /// Whether a call failed (returned an error); nil for everything but calls that returned.
+    public var failed: Bool?
     /// The thread a call ran on.
     public var thread: String?
     /// The connection a segment belongs to, by its index in the capture.
     public var connection: Int?
 
     public init(
-        time: Double, end: Double? = nil, lane: Lane, kind: Kind, text: String, result: String? = nil, thread: String? = nil,
-        connection: Int? = nil
+        time: Double, end: Double? = nil, lane: Lane, kind: Kind, text: String, result: String? = nil, failed: Bool? = nil,
+        thread: String? = nil, connection: Int? = nil
     ) {
         self.time = time
         self.end = end
@@ -113,6 +121,7 @@ public struct LadderEvent: Sendable, Codable, Equatable {
         self.kind = kind
         self.text = text
         self.result = result
+        self.failed = failed
         self.thread = thread
         self.connection = connection
     }
@@ -154,17 +163,11 @@ public struct WireLadder: Sendable {
         self.limit = limit
     }
 
-    /// Every event drawn so far, the run of data in progress included.
-    public var drawn: [LadderEvent] {
+    /// Every event drawn so far, the run of data in progress included, and how many were left out past the limit.
+    public var finished: (events: [LadderEvent], omitted: Int) {
         var copy = self
         copy.flush()
-        return copy.events
-    }
-
-    public var omittedCount: Int {
-        var copy = self
-        copy.flush()
-        return copy.omitted
+        return (copy.events, copy.omitted)
     }
 
     mutating func add(_ note: SegmentNote, connection: Int, source: Endpoint, client: Endpoint) {

@@ -4,20 +4,20 @@ public enum TextLadder {
     static let wireWidth = 46
 
     public static func render(_ ladder: Ladder) -> String {
-        let rows = ladder.rows
+        let lines = ladder.lines
+        func widest(_ lane: LadderEvent.Lane) -> Int {
+            lines.filter { ladder.events[$0.row.event].lane == lane }.map(\.text.count).max() ?? 0
+        }
         // The left column is as wide as its longest text (a capture's ladder has none), up to 64.
-        let leftTexts = rows.filter { ladder.events[$0.event].lane == .left }.map { ladder.text(of: $0).count }
-        let sideWidth = min(64, max(ladder.left.count, leftTexts.max() ?? 0))
-        let rightWidth = max(
-            ladder.right.count, rows.filter { ladder.events[$0.event].lane == .right }.map { ladder.text(of: $0).count }.max() ?? 0)
-        var lines = [
+        let sideWidth = min(64, max(ladder.left.count, widest(.left)))
+        let rightWidth = max(ladder.right.count, widest(.right))
+        var output = [
             pad("time", timeWidth, right: true) + "  " + pad(ladder.left, sideWidth) + "  " + pad("wire", wireWidth) + "  "
                 + ladder.right,
             String(repeating: "-", count: timeWidth + sideWidth + wireWidth + 6 + min(rightWidth, 48)),
         ]
-        for row in rows {
+        for (row, text) in lines {
             let event = ladder.events[row.event]
-            let text = ladder.text(of: row)
             let time = pad(Ladder.format(duration: row.time), timeWidth, right: true)
             var left = "", wire = "", right = ""
             switch event.lane {
@@ -27,11 +27,11 @@ public enum TextLadder {
             case .toLeft: wire = arrow(text, toRight: false)
             }
             let line = time + "  " + pad(left, sideWidth) + "  " + pad(wire, wireWidth) + "  " + right
-            lines.append(String(line.reversed().drop { $0 == " " }.reversed()))
+            output.append(String(line.reversed().drop { $0 == " " }.reversed()))
         }
-        if ladder.omitted > 0 { lines.append("... and \(ladder.omitted) more events") }
-        if ladder.events.isEmpty { lines.append("(nothing to draw)") }
-        return lines.joined(separator: "\n") + "\n"
+        if ladder.omitted > 0 { output.append("... and \(ladder.omitted) more events") }
+        if ladder.events.isEmpty { output.append("(nothing to draw)") }
+        return output.joined(separator: "\n") + "\n"
     }
 
     /// "text ----->" or "<----- text", as wide as the wire column when the text leaves room.

@@ -46,8 +46,8 @@ struct Inspect: ParsableCommand {
             Self.exit(error.message, code: 2)
         }
         var output = json ? try stableJSON(facts) : TextReport.render(facts, file: file)
-        if let drawn {
-            output += "\n" + TextLadder.render(Ladder(left: "client", right: "server", events: drawn.drawn, omitted: drawn.omittedCount))
+        if let drawn = drawn?.finished {
+            output += "\n" + TextLadder.render(Ladder(left: "client", right: "server", events: drawn.events, omitted: drawn.omitted))
         }
         FileHandle.standardOutput.write(Data(output.utf8))
         if let truncated = facts.truncated { Self.exit("the capture is incomplete: \(truncated)", code: 2) }

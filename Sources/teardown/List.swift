@@ -107,9 +107,10 @@ struct Explain: ParsableCommand {
         } catch {
             Teardown.exit("cannot create \(directory): \(error.localizedDescription)", code: 2)
         }
-        var options = RunOptions(provider: try ProviderChoice.parse(provider).factory)
+        let choice = try ProviderChoice.parse(provider)
+        var options = RunOptions(provider: choice.factory)
         options.captureDirectory = directory
-        try ProviderChoice.parse(provider).prepare(&options, suite: suite.directory)
+        choice.prepare(&options, suite: suite.directory)
         let result = Runner.run([instance], options: options)[0]
         print("\nAs it ran now against \(provider):")
         print(Explainer.outcome(result), terminator: "")

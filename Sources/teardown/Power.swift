@@ -89,8 +89,9 @@ struct Power: ParsableCommand {
             let factory = providers[index]
             var options = RunOptions(provider: factory)
             options.jobs = jobs
-            if index > 0, isolate, let choice = try? ProviderChoice.parse(factory.name) {
-                choice.prepare(&options, suite: suiteDirectory, isolate: true)
+            if index > 0, isolate {
+                ProviderChoice(spec: factory.name, factory: factory, pluginPath: nil).prepare(
+                    &options, suite: suiteDirectory, isolate: true)
             }
             options.captureDirectory = "\(directory)/\(Runner.fileName(factory.name))"
             try? FileManager.default.createDirectory(atPath: options.captureDirectory!, withIntermediateDirectories: true)

@@ -15,11 +15,11 @@ let chromiumMissing: String? = tool("chromium") == nil ? "chromium is not instal
             left: "subject (posix)", right: "peer (harness)",
             events: [
                 LadderEvent(time: 0, lane: .toRight, kind: .handshake, text: "SYN"),
-                LadderEvent(
-                    time: 0.001, end: 1.2, lane: .left, kind: .call, text: "receive on s", result: "did not return", thread: "reader"),
+                // A call that never returned has no end.
+                LadderEvent(time: 0.001, lane: .left, kind: .call, text: "receive on s", result: "did not return", thread: "reader"),
                 LadderEvent(time: 0.002, lane: .left, kind: .fault, text: "#1 delayOnEntry on receive(s)"),
                 LadderEvent(time: 0.003, lane: .toRight, kind: .fin, text: "FIN seq 1"),
-                LadderEvent(time: 0.004, lane: .right, kind: .observation, text: "peer: end of stream"),
+                LadderEvent(time: 0.004, lane: .right, kind: .fin, text: "peer: end of stream"),
             ])
         return RunReport(
             provider: "posix", seed: 7, started: "now", seconds: 1, repeatCount: 1, shard: nil, captureDirectory: "/tmp/runs/x",

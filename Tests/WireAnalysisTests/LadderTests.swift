@@ -6,8 +6,8 @@ import WireAnalysis
 @Suite struct Ladders {
     func ladder(_ fixture: String) throws -> Ladder {
         let path = fixtureDirectory.appendingPathComponent(fixture).path
-        let drawn = try #require(try CaptureFile.analyze(path: path, drawing: WireLadder(sides: .clientLeft)).ladder)
-        return Ladder(left: "client", right: "server", events: drawn.drawn, omitted: drawn.omittedCount)
+        let drawn = try #require(try CaptureFile.analyze(path: path, drawing: WireLadder(sides: .clientLeft)).ladder).finished
+        return Ladder(left: "client", right: "server", events: drawn.events, omitted: drawn.omitted)
     }
 
     @Test("A graceful close draws the handshake, the data as ranges that cover every byte, then FIN at N+1")
