@@ -98,13 +98,16 @@ struct NodeReader {
         return value
     }
 
+    /// The node's text read by `parse`; anything it does not read is an error saying what was expected (`form`).
+    func parsed<T>(_ node: Node, _ what: String, as form: String, _ parse: (String) -> T?) throws(CaseFileError) -> T {
+        let text = try string(node, what)
+        guard let value = parse(text) else { throw fail(node, "expected \(what) as \(form), not '\(text)'") }
+        return value
+    }
+
     /// A byte count: `65536`, `64KiB`, `4MiB`, `1GiB`.
     func size(_ node: Node, _ what: String) throws(CaseFileError) -> Int {
-        let text = try string(node, what)
-        guard let value = Self.parseSize(text) else {
-            throw fail(node, "expected \(what) as a byte count such as 65536, 64KiB or 4MiB, not '\(text)'")
-        }
-        return value
+        try parsed(node, what, as: "a byte count such as 65536, 64KiB or 4MiB", Self.parseSize)
     }
 
     static func parseSize(_ text: String) -> Int? {
@@ -117,11 +120,7 @@ struct NodeReader {
 
     /// A duration: `250ms`, `1s`, `1.5s`.
     func duration(_ node: Node, _ what: String) throws(CaseFileError) -> Duration {
-        let text = try string(node, what)
-        guard let value = Self.parseDuration(text) else {
-            throw fail(node, "expected \(what) as a duration such as 250ms or 1s, not '\(text)'")
-        }
-        return value
+        try parsed(node, what, as: "a duration such as 250ms or 1s", Self.parseDuration)
     }
 
     static func parseDuration(_ text: String) -> Duration? {
