@@ -57,8 +57,6 @@ public enum HTMLReport {
         }
     }
 
-    static func needsAttention(_ result: CaseResult) -> Bool { rank(result) <= 3 }
-
     static func verdictText(_ report: RunReport) -> String {
         report.exitCode == 0 ? "conformant" : report.exitCode == 1 ? "NOT conformant" : "not judged: harness or environment error"
     }
@@ -105,8 +103,8 @@ public enum HTMLReport {
             }
             return html + "</table>\n"
         }
-        let attention = ordered.filter(needsAttention)
-        let others = ordered.filter { !needsAttention($0) }
+        let attention = ordered.filter(\.needsAttention)
+        let others = ordered.filter { !$0.needsAttention }
         var html = "<h2>By case</h2>\n"
         html +=
             attention.isEmpty
@@ -122,7 +120,7 @@ public enum HTMLReport {
     static func anchor(_ result: CaseResult) -> String { "case-" + Runner.fileName(result.id) }
 
     static func section(_ result: CaseResult, _ statements: [Statement], explanation: String?, location: String) -> String {
-        var html = "<section class=\"case\" id=\"\(anchor(result))\"><details\(needsAttention(result) ? " open" : "")>"
+        var html = "<section class=\"case\" id=\"\(anchor(result))\"><details\(result.needsAttention ? " open" : "")>"
         html += "<summary>\(badge(result)) <code>\(Markup.escape(result.id))</code> \(Markup.escape(result.title))</summary>\n"
         html += "<ul class=\"statements\">"
         for id in result.statements {

@@ -149,7 +149,7 @@ public enum ConsoleReport {
         lines.append(format(header))
         for row in rows { lines.append(format(row)) }
         lines.append("")
-        let problems = report.results.filter { [.fail, .nonStrict, .error].contains($0.verdict) || $0.expectedDeviation != nil }
+        let problems = report.results.filter(\.needsAttention)
         for result in problems {
             let label =
                 result.expectedDeviation != nil

@@ -44,6 +44,9 @@ public struct CaseResult: Sendable, Codable {
             messages: [error.description], pcap: nil, seconds: 0, expectedDeviation: nil, faults: nil, ladder: nil)
     }
 
+    /// Whether a reader should look at it: an error, a failure, a non-strict result, or a known deviation.
+    public var needsAttention: Bool { [.fail, .nonStrict, .error].contains(verdict) || expectedDeviation != nil }
+
     /// Whether the result makes the provider non-conformant (an unexpected failure).
     public var isUnexpectedFailure: Bool { verdict == .fail && expectedDeviation == nil }
 }
