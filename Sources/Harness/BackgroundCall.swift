@@ -34,24 +34,15 @@ public final class BackgroundCall<Value: Sendable>: @unchecked Sendable {
     /// is pending in the kernel: poll, recv, accept, connect...).
     /// - Throws: `HarnessError` when the call returns first or does not block within `timeout`.
     public func waitUntilBlocked(within timeout: Duration = .seconds(10)) throws {
-        let deadline = Deadline(after: timeout)
-        var seen = "not started"
-        while !deadline.hasPassed {
+        let (blocked, seen) = try ThreadWatch.watch(within: timeout) { () throws -> pid_t? in
             condition.lock()
             let tid = threadID
             let finished = value
             condition.unlock()
             if let finished { throw HarnessError("\(label) returned \(finished) instead of staying pending") }
-            if tid != 0 {
-                let state = ThreadState.read(tid)
-                seen = state.description
-                if state.isBlockedInSystemCall { return }
-            }
-            // The kernel signals nothing when a thread goes to sleep; look again shortly.
-            var none: [pollfd] = []
-            _ = poll(&none, 0, 1)
+            return tid != 0 ? tid : nil
         }
-        throw HarnessError("\(label) did not become pending within \(timeout) (last seen: \(seen))")
+        if !blocked { throw HarnessError("\(label) did not become pending within \(timeout) (last seen: \(seen ?? "not started"))") }
     }
 
     /// The call's result, waiting at most `timeout`; nil while it is still pending.
@@ -107,14 +98,25 @@ struct ThreadState: CustomStringConvertible {
 public enum ThreadWatch {
     /// Waits until the thread `tid` sleeps in a system call other than a futex; false if it does not within `timeout`.
     public static func waitUntilBlocked(_ tid: Int32, within timeout: Duration) -> Bool {
+        watch(within: timeout) { tid }.blocked
+    }
+
+    /// Looks at the thread `thread()` names (nil while it is not known yet) until it sleeps in a system call other
+    /// than a futex, or the deadline; `thread` may throw to give up. Returns whether it blocked and what was last seen.
+    static func watch(within timeout: Duration, thread: () throws -> pid_t?) rethrows -> (blocked: Bool, seen: String?) {
         let deadline = Deadline(after: timeout)
+        var seen: String?
         while !deadline.hasPassed {
-            if ThreadState.read(tid).isBlockedInSystemCall { return true }
+            if let tid = try thread() {
+                let state = ThreadState.read(tid)
+                seen = state.description
+                if state.isBlockedInSystemCall { return (true, seen) }
+            }
             // The kernel signals nothing when a thread goes to sleep; look again shortly.
             var none: [pollfd] = []
             _ = poll(&none, 0, 1)
         }
-        return false
+        return (false, seen)
     }
 }
 
