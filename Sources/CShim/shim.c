@@ -3,6 +3,7 @@
 
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -93,3 +94,7 @@ void td_install_crash_reporter(void) {
         sigaction(signals[i], &action, NULL);
     }
 }
+
+void td_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
+
+void td_flush_stdout(void) { fflush(stdout); }

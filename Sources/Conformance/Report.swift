@@ -41,6 +41,7 @@ public struct RunReport: Sendable, Codable {
     /// deviations' counts added up (a deviation is stale only if it occurred in no shard), and one exit code.
     public static func merge(_ reports: [RunReport]) throws(MergeError) -> RunReport {
         guard let first = reports.first else { throw MergeError("no reports to merge") }
+        try checkShards(reports)
         for report in reports where report.provider != first.provider || report.seed != first.seed {
             throw MergeError(
                 "the reports are of different runs: provider \(report.provider) seed \(report.seed) against \(first.provider) seed \(first.seed)"
@@ -69,6 +70,41 @@ public struct RunReport: Sendable, Codable {
             provider: first.provider, seed: first.seed, started: reports.map(\.started).min() ?? first.started,
             seconds: reports.map(\.seconds).max() ?? 0, repeatCount: first.repeatCount, shard: nil, captureDirectory: nil,
             results: results.sorted { $0.id < $1.id }, deviations: deviations, unstable: Array(Set(reports.flatMap(\.unstable))).sorted())
+    }
+
+    /// The reports must be the shards of one run, each once and none missing: a merge of part of a run
+    /// would call the run conformant on the cases it never saw.
+    static func checkShards(_ reports: [RunReport]) throws(MergeError) {
+        if reports.count == 1 && reports[0].shard == nil { return }
+        var count: Int?
+        var seen: Set<Int> = []
+        for report in reports {
+            guard let shard = report.shard, let parsed = parseShard(shard) else {
+                throw MergeError("a report of a whole run (no --shard) cannot be merged with others; merge takes the shards of one run")
+            }
+            if let count, count != parsed.count {
+                throw MergeError("the reports are shards of different splits: \(count) shards and \(parsed.count) shards")
+            }
+            count = parsed.count
+            guard seen.insert(parsed.index).inserted else { throw MergeError("shard \(shard) is given twice") }
+        }
+        if let count {
+            let missing = (1...count).filter { !seen.contains($0) }
+            guard missing.isEmpty else {
+                let names = missing.prefix(10).map { "\($0)/\(count)" }.joined(separator: ", ")
+                throw MergeError(
+                    "the shards are incomplete: \(missing.count) of \(count) missing (\(names)\(missing.count > 10 ? ", ..." : ""))")
+            }
+        }
+    }
+
+    /// "I/N" as numbers, or nil when it is not of that form.
+    static func parseShard(_ text: String) -> (index: Int, count: Int)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count >= 1, (1...count).contains(index) else {
+            return nil
+        }
+        return (index, count)
     }
 
     /// 2 for any harness or environment error (or unstable verdicts), else 1 for an unexpected failure

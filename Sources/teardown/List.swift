@@ -18,7 +18,7 @@ struct List: ParsableCommand {
     var instances = false
 
     func run() throws {
-        let (statements, cases, errors) = suite.load()
+        let (statements, cases, errors) = try suite.load()
         for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
         let width = cases.map(\.id.count).max() ?? 0
         for item in cases {
@@ -66,7 +66,7 @@ struct Explain: ParsableCommand {
     }
 
     func run() throws {
-        let (statements, cases, errors) = suite.load()
+        let (statements, cases, errors) = try suite.load()
         let all = cases.flatMap(\.instances)
         guard let instance = all.first(where: { $0.id == id }) ?? all.first(where: { $0.caseID == id }) else {
             for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
@@ -84,7 +84,7 @@ struct Explain: ParsableCommand {
                     : "\nOne of the \(siblings) instances of \(instance.caseID).")
         }
         if let results {
-            let report = readReport(results)
+            let report = try readReport(results)
             guard let result = report.results.first(where: { $0.id == instance.id }) else {
                 Teardown.exit("\(results) has no result for \(instance.id)", code: 64)
             }

@@ -27,16 +27,18 @@ struct Merge: ParsableCommand {
     }
 
     func run() throws {
-        let reports = files.map(readReport)
+        let destinations = try reportFiles.prepare()
+        var reports: [RunReport] = []
+        for file in files { reports.append(try readReport(file)) }
         let merged: RunReport
         do {
             merged = try RunReport.merge(reports)
         } catch {
-            Self.exit("\(error)", code: 2)
+            throw CommandFailure("\(error)", code: 2)
         }
-        let (statements, cases, _) = suite.load()
-        reportFiles.write(merged, statements: statements, cases: cases, directory: nil)
-        print(ConsoleReport.summary(merged, statements: statements), terminator: "")
+        let (statements, cases, _) = try suite.load()
+        try destinations.write(merged, statements: statements, cases: cases, directory: nil)
+        Console(toStandardError: destinations.usesStandardOutput).write(ConsoleReport.summary(merged, statements: statements))
         if merged.exitCode != 0 { throw ExitCode(merged.exitCode) }
     }
 }

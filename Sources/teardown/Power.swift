@@ -36,10 +36,10 @@ struct Power: ParsableCommand {
     @Option(help: "Write the matrix as JSON here.")
     var json: String?
 
-    @Option(help: "Mutants run at the same time, after the reference (each runs --jobs cases at a time).")
+    @Option(parsing: .unconditional, help: "Mutants run at the same time, after the reference (each runs --jobs cases at a time).")
     var parallel = 4
 
-    @Option(help: "Cases each provider runs at the same time.")
+    @Option(parsing: .unconditional, help: "Cases each provider runs at the same time (1 to 64).")
     var jobs = 4
 
     @Flag(
@@ -50,8 +50,8 @@ struct Power: ParsableCommand {
     var isolate = true
 
     func validate() throws {
-        guard parallel >= 1 && parallel <= 16 else { throw ValidationError("--parallel must be between 1 and 16") }
-        guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be between 1 and 64") }
+        try Limits.check("--parallel", parallel, 1...16)
+        try Limits.check("--jobs", jobs, 1...64)
         guard !selectedMistakes.isEmpty else {
             throw ValidationError(
                 "no mutant matches --mutants \(mutants.joined(separator: " ")); the mutants are: \(Mistake.allCases.map(\.rawValue).joined(separator: ", "))"
@@ -64,7 +64,7 @@ struct Power: ParsableCommand {
     }
 
     func run() throws {
-        let (_, loaded, errors) = suite.load()
+        let (_, loaded, errors) = try suite.load()
         guard errors.isEmpty else {
             for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
             Self.exit("the suite has malformed cases; power needs all of them", code: 2)

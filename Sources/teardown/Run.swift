@@ -1,3 +1,4 @@
+import CShim
 import ArgumentParser
 import Conformance
 import Foundation
@@ -50,10 +51,15 @@ struct Run: ParsableCommand {
     @Flag(help: "Run each case in a worker process of its own (always so for plugin:PATH).")
     var isolate = false
 
-    @Option(name: .customLong("repeat"), help: "Run the selected cases this many times; verdicts that differ are reported.")
+    @Option(
+        name: .customLong("repeat"), parsing: .unconditional,
+        help: "Run the selected cases this many times (1 to \(Limits.repetitions)); verdicts that differ are reported.")
     var repetitions = 1
 
-    @Option(help: "Run only shard I of N (1-based, e.g. 2/4): cases split evenly and deterministically by id.")
+    @Option(
+        help:
+            "Run only shard I of N (1-based, e.g. 2/4; N up to \(Limits.shards)): cases split evenly and deterministically by id. A shard that gets no case is an empty, passing run."
+    )
     var shard: String?
 
     @Option(help: "Where the pcaps and results.json go (default: captures/runs/<time>-<provider>).")
@@ -61,68 +67,58 @@ struct Run: ParsableCommand {
 
     @OptionGroup var files: ReportFiles
 
-    @Option(help: "Cases run at the same time.")
+    @Option(parsing: .unconditional, help: "Cases run at the same time (1 to 64).")
     var jobs = 4
 
-    @Option(help: "Seconds a provider call may take before its case ends with an error naming it.")
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds a provider call may take before its case ends with an error naming it (1 to \(Limits.watchdogSeconds)).")
     var watchdog = 10
+
+    @Flag(help: "No progress lines; only the summary.")
+    var quiet = false
 
     func validate() throws {
         _ = try ProviderChoice.parse(provider)
-        guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
-        guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be between 1 and 64") }
-        guard watchdog >= 1 else { throw ValidationError("--watchdog must be at least 1 second") }
+        try Limits.check("--repeat", repetitions, 1...Limits.repetitions)
+        try Limits.check("--jobs", jobs, 1...64)
+        try Limits.check("--watchdog", watchdog, 1...Limits.watchdogSeconds)
         if let shard { _ = try parseShard(shard) }
     }
 
     func parseShard(_ text: String) throws -> (index: Int, count: Int) {
-        let parts = text.split(separator: "/")
-        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count >= 1, index >= 1, index <= count else {
-            throw ValidationError("--shard must be I/N with 1 <= I <= N, such as 2/4, not '\(text)'")
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), (1...Limits.shards).contains(count),
+            index >= 1, index <= count
+        else {
+            throw ValidationError("--shard must be I/N with 1 <= I <= N <= \(Limits.shards), such as 2/4, not '\(text)'")
         }
         return (index, count)
     }
 
     func run() throws {
-        let known: Expectations?
-        if let expectations {
-            do {
-                known = try Expectations.load(path: expectations)
-            } catch {
-                Self.exit("\(error)", code: 2)
-            }
-        } else {
-            known = nil
-        }
+        let reports = try files.prepare()
+        let console = Console(toStandardError: reports.usesStandardOutput)
         let choice = try ProviderChoice.parse(provider)
-        if let known, known.provider != provider && known.provider != choice.pluginPath {
-            Self.exit("\(expectations!) lists the deviations of '\(known.provider)', not of '\(provider)'", code: 64)
+        let known = try expectations.map { path throws(CommandFailure) in
+            do {
+                return try Expectations.load(path: path)
+            } catch {
+                throw CommandFailure("\(error)", code: 2)
+            }
         }
-        let (statements, loaded, errors) = suite.load()
+        let (statements, loaded, errors) = try suite.load()
         for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
         var instances = loaded.flatMap(\.instances).filter { instance in
             (cases.isEmpty || cases.contains { glob($0, instance.id) || glob($0, instance.caseID) })
                 && !exclude.contains { glob($0, instance.id) || glob($0, instance.caseID) }
         }.sorted { $0.id < $1.id }
+        guard !instances.isEmpty || !errors.isEmpty else {
+            throw CommandFailure("no case matches --cases \(cases.joined(separator: " ")) --exclude \(exclude.joined(separator: " "))")
+        }
         if let shard {
             let (index, count) = try parseShard(shard)
             instances = instances.enumerated().filter { $0.offset % count == index - 1 }.map(\.element)
-        }
-        guard !instances.isEmpty || !errors.isEmpty else {
-            Self.exit("no case matches --cases \(cases.joined(separator: " ")) --exclude \(exclude.joined(separator: " "))", code: 64)
-        }
-        do {
-            _ = try CaptureAccess.ensure()
-        } catch {
-            Self.exit("cannot capture: \(error.message)", code: 2)
-        }
-        let started = Date()
-        let stamp = Self.stamp(started)
-        let directory = reportDir ?? "captures/runs/\(stamp)-\(Runner.fileName(provider))"
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            Self.exit("cannot create the report directory \(directory): \(error.localizedDescription)", code: 2)
         }
         var options = RunOptions(provider: choice.factory)
         if let faults {
@@ -130,15 +126,30 @@ struct Run: ParsableCommand {
                 options.faults = try FaultPlanLoader.load(path: faults)
                 options.faultsFile = faults
             } catch {
-                Self.exit("\(error)", code: 2)
+                throw CommandFailure("\(error)", code: 2)
             }
+        }
+        do {
+            _ = try CaptureAccess.ensure()
+        } catch {
+            throw CommandFailure("cannot capture: \(error.message)", code: 2)
+        }
+        let started = Date()
+        let directory = reportDir ?? "captures/runs/\(Self.stamp(started))-\(Runner.fileName(provider))"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CommandFailure("cannot create the report directory \(directory): \(describe(error))", code: 2)
         }
         options.throughFaultLayer = throughFaultLayer
         options.jobs = jobs
         options.seed = seed
         options.watchdog = .seconds(watchdog)
-        choice.prepare(&options, suite: suite.directory, isolate: isolate)
-        let progress = Progress(total: instances.count * repetitions)
+        let reportedName = choice.prepare(&options, suite: suite.directory, isolate: isolate)
+        if let known, let expectations {
+            try choice.check(known, from: expectations, reportedName: reportedName)
+        }
+        let progress = Progress(total: instances.count * repetitions, console: console, quiet: quiet)
         var rounds: [[CaseResult]] = []
         for round in 0..<repetitions {
             options.captureDirectory = repetitions == 1 ? directory : "\(directory)/\(round + 1)"
@@ -166,9 +177,9 @@ struct Run: ParsableCommand {
             seconds: Date().timeIntervalSince(started),
             repeatCount: repetitions, shard: shard, captureDirectory: directory, results: results, deviations: deviations,
             unstable: unstable)
-        files.write(report, statements: statements, cases: loaded, directory: directory)
-        print(ConsoleReport.summary(report, statements: statements), terminator: "")
-        print("report: \(directory)/report.html")
+        try reports.write(report, statements: statements, cases: loaded, directory: directory)
+        console.write(ConsoleReport.summary(report, statements: statements))
+        console.write("report: \(directory)/report.html\n")
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 
@@ -180,27 +191,71 @@ struct Run: ParsableCommand {
     }
 }
 
-/// The progress line on a terminal; nothing when standard output is not one.
+/// Progress as cases finish. On a terminal, one line rewritten in place; otherwise (a CI log) one line per
+/// finished case with the running count and how many are not passing; nothing with --quiet.
 final class Progress: @unchecked Sendable {
     private let total: Int
     private var done = 0
     private var problems = 0
     private let lock = NSLock()
-    private let terminal = isatty(STDOUT_FILENO) == 1
+    private let console: Console
+    private let quiet: Bool
+    private let terminal: Bool
 
-    init(total: Int) { self.total = total }
+    init(total: Int, console: Console, quiet: Bool) {
+        self.total = total
+        self.console = console
+        self.quiet = quiet
+        terminal = console.isTerminal
+    }
 
     func advance(_ result: CaseResult) {
         lock.lock()
         defer { lock.unlock() }
         done += 1
         if [.fail, .error, .nonStrict].contains(result.verdict) { problems += 1 }
-        guard terminal else { return }
-        let line = "[\(done)/\(total)] \(problems) not passing  \(result.verdict.rawValue) \(result.id)"
-        FileHandle.standardOutput.write(Data("\r\u{1B}[2K\(line.prefix(150))".utf8))
+        guard !quiet else { return }
+        let count = "[\(done)/\(total)]"
+        let notPassing = problems == 0 ? "" : " (\(problems) not passing)"
+        if terminal {
+            console.write("\r\u{1B}[2K" + "\(count)\(notPassing)  \(result.verdict.rawValue) \(result.id)".prefix(150))
+        } else {
+            let seconds = String(format: "%.1f", result.seconds)
+            console.write("\(count) \(result.verdict.rawValue) \(result.id) (\(seconds) s)\(notPassing)\n")
+        }
     }
 
     func finish() {
-        if terminal { FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8)) }
+        if terminal && !quiet { console.write("\r\u{1B}[2K") }
+    }
+}
+
+/// Where the console's words go: standard output, or standard error when a report is written to standard output.
+struct Console: Sendable {
+    let toStandardError: Bool
+
+    var isTerminal: Bool { isatty(toStandardError ? STDERR_FILENO : STDOUT_FILENO) == 1 }
+
+    func write(_ text: String) {
+        if toStandardError {
+            FileHandle.standardError.write(Data(text.utf8))
+        } else {
+            print(text, terminator: "")
+            td_flush_stdout()
+        }
+    }
+}
+
+/// The bounds of the numbers the command line takes.
+enum Limits {
+    static let repetitions = 10_000
+    static let shards = 100_000
+    static let watchdogSeconds = 3_600
+
+    /// - Throws: `ValidationError` naming the option and its range when `value` is outside it.
+    static func check(_ option: String, _ value: Int, _ range: ClosedRange<Int>) throws {
+        guard range.contains(value) else {
+            throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound), not \(value)")
+        }
     }
 }

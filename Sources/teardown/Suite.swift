@@ -24,13 +24,14 @@ struct SuiteOptions: ParsableArguments {
         return "conformance"
     }
 
-    /// The statements and the cases; a file that cannot be read ends the command with exit 2, malformed cases are returned.
-    func load() -> (statements: [Statement], cases: [Case], errors: [CaseFileError]) {
+    /// The statements and the cases; malformed cases are returned.
+    /// - Throws: `CommandFailure` (exit 2) when the statements cannot be read.
+    func load() throws(CommandFailure) -> (statements: [Statement], cases: [Case], errors: [CaseFileError]) {
         let statements: [Statement]
         do {
             statements = try CaseLoader.loadStatements(path: "\(directory)/statements.yaml")
         } catch {
-            Teardown.exit("\(error)", code: 2)
+            throw CommandFailure("\(error)", code: 2)
         }
         let (cases, errors) = CaseLoader.loadDirectory("\(directory)/cases", statements: statements)
         return (statements, cases, errors)

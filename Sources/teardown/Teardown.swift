@@ -1,7 +1,7 @@
+import CShim
 import ArgumentParser
 import Foundation
 
-@main
 struct Teardown: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teardown",
@@ -13,15 +13,41 @@ struct Teardown: ParsableCommand {
     )
 }
 
-/// An error that ends the command with exit code 2 (harness or environment) after a clear message.
-struct EnvironmentFailure: Error, CustomStringConvertible {
+/// The entry point: standard output is line-buffered, so that a log read without a terminal holds every
+/// line already decided even if the process dies; a `CommandFailure` ends the command with its message and code.
+@main
+enum Main {
+    static func main() {
+        td_line_buffer_stdout()
+        do {
+            var command = try Teardown.parseAsRoot()
+            try command.run()
+        } catch let failure as CommandFailure {
+            td_flush_stdout()
+            FileHandle.standardError.write(Data("teardown: \(failure.message)\n".utf8))
+            exit(failure.code)
+        } catch {
+            Teardown.exit(withError: error)
+        }
+    }
+}
+
+/// An error that ends the command after a clear message: exit 64 for a usage error (the default), 2 for the
+/// harness or the environment.
+struct CommandFailure: Error, CustomStringConvertible {
     let message: String
+    let code: Int32
+    init(_ message: String, code: Int32 = 64) {
+        self.message = message
+        self.code = code
+    }
     var description: String { message }
 }
 
 extension ParsableCommand {
     /// Prints `message` on standard error as "teardown: message" and exits with `code`.
     static func exit(_ message: String, code: Int32) -> Never {
+        td_flush_stdout()
         FileHandle.standardError.write(Data("teardown: \(message)\n".utf8))
         Foundation.exit(code)
     }

@@ -34,11 +34,15 @@ struct ProviderChoice {
     /// Sets up where the cases run: a plugin (or any provider with `isolate`) in a worker process per case.
     /// A plugin is described by a worker (loaded there, never here); exits 2 with the worker's words when it
     /// cannot be used.
-    func prepare(_ options: inout RunOptions, suite: String, isolate: Bool = false) {
+    /// - Returns: the name a plugin reports for itself (`td_provider.name`), nil for the others.
+    @discardableResult
+    func prepare(_ options: inout RunOptions, suite: String, isolate: Bool = false) -> String? {
         options.provider = factory
-        guard pluginPath != nil || isolate else { return }
+        guard pluginPath != nil || isolate else { return nil }
+        var reportedName: String?
         if let pluginPath {
             let description = WorkerProcess.describe(plugin: pluginPath)
+            reportedName = description.name
             options.provider = ProviderFactory(
                 name: spec, capabilities: ProviderCapabilities(rawValue: description.capabilities)
             ) { _ in UnstartedPlugin() }
@@ -48,6 +52,32 @@ struct ProviderChoice {
         options.isolation = { instance, directory in
             WorkerProcess.run(instance, arguments: arguments, captureDirectory: directory, limit: limit)
         }
+        return reportedName
+    }
+
+    /// The names an expectations file may give this provider: the --provider text as given; for a plugin
+    /// also its path (as given, or any path to the same file), the library's file name (`libexample.so`), and
+    /// the name the provider reports for itself.
+    func accepts(_ name: String, reportedName: String?) -> Bool {
+        if name == spec { return true }
+        guard let pluginPath else { return false }
+        let named = name.hasPrefix("plugin:") ? String(name.dropFirst("plugin:".count)) : name
+        if named == pluginPath || named == reportedName || named == URL(fileURLWithPath: pluginPath).lastPathComponent { return true }
+        return URL(fileURLWithPath: named).standardizedFileURL.resolvingSymlinksInPath()
+            == URL(fileURLWithPath: pluginPath).standardizedFileURL.resolvingSymlinksInPath()
+    }
+
+    /// - Throws: `CommandFailure` (64) when the expectations file is another provider's, with the names it could give.
+    func check(_ expectations: Expectations, from path: String, reportedName: String?) throws(CommandFailure) {
+        guard !accepts(expectations.provider, reportedName: reportedName) else { return }
+        var names = ["'\(spec)'"]
+        if let pluginPath {
+            names += ["'\(URL(fileURLWithPath: pluginPath).lastPathComponent)'"]
+            if let reportedName { names.append("'\(reportedName)' (the name it reports)") }
+        }
+        throw CommandFailure(
+            "\(path) lists the deviations of '\(expectations.provider)', not of \(spec); its provider: may be "
+                + names.joined(separator: ", or "))
     }
 }
 

@@ -42,4 +42,9 @@ void td_set_current_call(const char *name);
  * "teardown-worker: signal N in CALL" to standard error, then dies of the signal. */
 void td_install_crash_reporter(void);
 
+/* Standard output line by line (setvbuf _IOLBF), so that a log read without a terminal holds every
+ * finished line even if the process dies; and a flush of what is buffered. */
+void td_line_buffer_stdout(void);
+void td_flush_stdout(void);
+
 #endif
