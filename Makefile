@@ -5,9 +5,9 @@
 #   make bench                                    benchmarks, printing their figures and ratios
 #   make fixtures                                 record the capture fixtures in captures/ again (needs capture rights)
 #   make examples                                 build the example provider in C (Examples/c-provider/libexample.so)
-#   make validate PROVIDER=path/to/lib.so         the suite against a provider plugin (EXPECTATIONS=file for its known deviations)
+#   make validate PROVIDER=path/to/lib.so         build, then the suite against a provider plugin (EXPECTATIONS=file for its known deviations)
 #   make power                                    the suite against every mutant: which cases catch which mistake
-#   make screenshot                               a posix run's HTML report, rendered by headless Chromium (docs/images/)
+#   make screenshot                               a posix run's HTML report, rendered by headless Chromium (.build/screenshot/)
 #   make deps                                     install what is missing (apt-get, as root)
 
 SHELL := /bin/bash
@@ -109,10 +109,9 @@ screenshot: build
 	@command -v chromium >/dev/null || { echo "teardown: chromium is missing; make deps installs it (as root)" >&2; exit 1; }
 	rm -rf .build/screenshot
 	.build/debug/teardown run --provider posix $(SCREENSHOT_CASES) --report-dir .build/screenshot || [ $$? = 1 ]
-	mkdir -p docs/images
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=.build/screenshot/profile \
-	  --window-size=1400,3400 --screenshot=docs/images/report-posix.png file://$(CURDIR)/.build/screenshot/report.html 2>/dev/null
-	@echo "teardown: docs/images/report-posix.png (the report: .build/screenshot/report.html)"
+	  --window-size=1400,3400 --screenshot=$(CURDIR)/.build/screenshot/report-posix.png file://$(CURDIR)/.build/screenshot/report.html 2>/dev/null
+	@echo "teardown: .build/screenshot/report-posix.png (the report: .build/screenshot/report.html); copy it over docs/images/report-posix.png to change the README's picture"
 
 format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests

@@ -80,6 +80,8 @@ let package = Package(
         .testTarget(
             name: "ConformanceTests", dependencies: ["Conformance", "Harness", "PacketCapture", "TestSupport"],
             swiftSettings: strictSettings),
+        .testTarget(
+            name: "DocsTests", dependencies: ["Conformance", "TestSupport", "Yams"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -40,14 +40,17 @@ struct List: ParsableCommand {
 
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Explain a case: the statement, the steps, and what is expected and why.",
-        discussion:
-            "CASE is a case id (the first instance is shown) or an instance id with its matrix values, as teardown list --instances prints them."
+        abstract: "Explain a statement of SPEC.md, or a case: the statement, the steps, and what is expected and why.",
+        discussion: """
+            ID is a statement id of SPEC.md (CLOSE-2, linger-6): its text, its section's context and the cases that \
+            check it. Or a case id (the first instance is shown), or an instance id with its matrix values, as \
+            teardown list --instances prints them.
+            """
     )
 
     @OptionGroup var suite: SuiteOptions
 
-    @Argument(help: "The case or instance id.")
+    @Argument(help: "A statement id (CLOSE-2), a case id, or an instance id.")
     var id: String
 
     @Option(help: "Draw the ladder of this instance as it ran in an earlier run: that run's results.json (or --json file).")
@@ -67,6 +70,21 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         let (statements, cases, errors) = try suite.load()
+        if let statement = statements.first(where: { $0.id.caseInsensitiveCompare(id) == .orderedSame }) {
+            guard !runNow, results == nil else { throw CommandFailure("--run and --results take a case, not a statement") }
+            let path = suite.specificationPath
+            let specification: Specification
+            do {
+                specification = try Specification.load(path: path)
+            } catch {
+                throw CommandFailure("\(error)", code: 2)
+            }
+            guard let entry = specification.entry(statement.id) else {
+                throw CommandFailure("\(statement.id) is in statements.yaml but not in \(path)", code: 2)
+            }
+            print(specification.explain(entry, cases: cases, file: "SPEC.md"), terminator: "")
+            return
+        }
         let all = cases.flatMap(\.instances)
         guard let instance = all.first(where: { $0.id == id }) ?? all.first(where: { $0.caseID == id }) else {
             for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }

@@ -1,5 +1,5 @@
-import CShim
 import ArgumentParser
+import CShim
 import Conformance
 import Foundation
 import Harness

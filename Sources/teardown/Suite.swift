@@ -24,6 +24,11 @@ struct SuiteOptions: ParsableArguments {
         return "conformance"
     }
 
+    /// SPEC.md: beside the suite directory, at the root of the checkout.
+    var specificationPath: String {
+        URL(fileURLWithPath: directory).standardizedFileURL.deletingLastPathComponent().appendingPathComponent("SPEC.md").path
+    }
+
     /// The statements and the cases; malformed cases are returned.
     /// - Throws: `CommandFailure` (exit 2) when the statements cannot be read.
     func load() throws(CommandFailure) -> (statements: [Statement], cases: [Case], errors: [CaseFileError]) {

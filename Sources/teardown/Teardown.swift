@@ -1,5 +1,5 @@
-import CShim
 import ArgumentParser
+import CShim
 import Foundation
 
 struct Teardown: ParsableCommand {

@@ -113,6 +113,26 @@ func verdicts(in directory: URL) throws -> [String: (verdict: String, messages: 
         }
     }
 
+    @Test("An expectations file names a plugin by --provider's text, its path, its file name, or the name it reports")
+    func expectationsNameAPluginAsAUserWould() throws {
+        try withTemporaryDirectory { directory in
+            let library = try buildExample("example", in: directory)
+            for name in ["plugin:\(library)", library, "libexample.so", "example-c"] {
+                let file = directory.appendingPathComponent("expect.yaml")
+                try "provider: \(name)\ndeviations: []\n".write(to: file, atomically: true, encoding: .utf8)
+                let run = try runPlugin(library, ["--cases", "close.never-a-handle", "--expectations", file.path], in: directory)
+                #expect(run.status == 0, "\(name): \(run.errors)")
+            }
+            let file = directory.appendingPathComponent("other.yaml")
+            try "provider: myprovider\ndeviations: []\n".write(to: file, atomically: true, encoding: .utf8)
+            let refused = try runPlugin(library, ["--cases", "close.never-a-handle", "--expectations", file.path], in: directory)
+            #expect(refused.status == 64)
+            #expect(
+                refused.errors.contains("'libexample.so'") && refused.errors.contains("'example-c' (the name it reports)"),
+                "\(refused.errors)")
+        }
+    }
+
     @Test("A plugin of another interface version, or without the startup function, is refused with a clear error")
     func refusals() throws {
         try withTemporaryDirectory { directory in

@@ -16,7 +16,21 @@
  *
  * Threads: Teardown calls the operations from many threads at once, on the same handle too (a
  * receive pending in one thread while another closes the handle). Blocking calls block; close
- * must wake them (they fail with TD_EINTR), and must not use shutdown(2) to do it.
+ * must wake them (they fail with TD_EINTR), and must not use shutdown(2) to do it. A blocking
+ * send that has already accepted some bytes when it is woken returns TD_OK with their count.
+ *
+ * Pending: the harness decides from outside the provider that a call is pending: the thread that
+ * made it is asleep (state S or D in /proc/self/task/TID/stat) in a system call other than futex
+ * (/proc/self/task/TID/syscall), such as poll, recvfrom, accept4, or read on an eventfd. A call
+ * that waits on a mutex or a condition variable (a futex) is not seen as pending, and the case is
+ * an error "did not become pending": block in poll on the socket and a wake-up descriptor, as the
+ * example provider (Examples/c-provider) does.
+ *
+ * Asynchronous operations: one pending when its handle is closed completes exactly once with
+ * TD_OPERATION_ABORTED, possibly after close has returned; an attempt already under way when close
+ * is called may complete with what it did, but only before close returns. Bytes an aborted send
+ * had already handed to the kernel are not taken back (the peer may read them); an aborted
+ * receive writes nothing into its buffer afterwards.
  *
  * Versioning: TD_PROVIDER_ABI_VERSION changes when this interface changes incompatibly. A
  * provider that does not speak the version asked for returns TD_VERNOTSUPPORTED from startup;
