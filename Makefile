@@ -97,6 +97,7 @@ bench: deps
 	$(SWIFT) build -c release
 	.build/release/teardown-bench suite --teardown .build/release/teardown
 	.build/release/teardown-bench wire --teardown .build/release/teardown
+	.build/release/teardown-bench gaps --teardown .build/release/teardown
 	.build/release/teardown-bench faults
 
 fixtures: build

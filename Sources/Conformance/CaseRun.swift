@@ -6,9 +6,10 @@ import ProviderInterface
 import WireAnalysis
 
 /// Why a case stopped before its end: a harness or environment failure (verdict `error`).
-struct CaseAbort: Error {
+struct CaseAbort: Error, CustomStringConvertible {
     let message: String
     init(_ message: String) { self.message = message }
+    var description: String { message }
 }
 
 /// What a subject call returned, and when.

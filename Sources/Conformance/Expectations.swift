@@ -41,7 +41,14 @@ public struct Expectations: Sendable {
             try reader.mapping(root, what: "an expectations file", allowed: ["provider", "deviations"]), uniquingKeysWith: { a, _ in a })
         guard let providerNode = fields["provider"] else { throw reader.fail(root, "the expectations file has no 'provider'") }
         var expectations = Expectations(provider: try reader.string(providerNode, "the provider"))
-        for item in fields["deviations"]?.sequence ?? [] {
+        var items: [Node] = []
+        if let list = fields["deviations"] {
+            guard let sequence = list.sequence else {
+                throw reader.fail(list, "expected deviations as a list of {cases, note} entries (an empty list is [])")
+            }
+            items = Array(sequence)
+        }
+        for item in items {
             let entry = Dictionary(
                 try reader.mapping(item, what: "a deviation", allowed: ["cases", "verdict", "note"]), uniquingKeysWith: { a, _ in a })
             guard let cases = entry["cases"], let note = entry["note"] else {
@@ -78,6 +85,12 @@ public struct Expectations: Sendable {
             }
             return use
         }
+    }
+
+    /// The deviations whose glob matches none of `ids` (the whole suite's instance ids): a typo, or a case
+    /// that was renamed, which would otherwise be silently ignored.
+    public func unmatched(by ids: [String]) -> [Deviation] {
+        deviations.filter { deviation in !ids.contains { Self.glob(deviation.cases, matches: $0) } }
     }
 
     static func glob(_ pattern: String, matches text: String) -> Bool {

@@ -106,9 +106,7 @@ public enum FaultPlanLoader {
         let fields = Dictionary(
             try reader.mapping(node, what: "when", allowed: ["nth", "from", "to", "step", "probability"]), uniquingKeysWith: { a, _ in a })
         if let nth = fields["nth"] {
-            let n = try reader.integer(nth, "nth")
-            guard n >= 1 else { throw reader.fail(nth, "nth counts from 1") }
-            return .nth(n)
+            return .nth(try reader.integer(nth, "nth", in: 1...1_000_000_000))
         }
         if let p = fields["probability"] {
             guard let value = Double(try reader.string(p, "the probability")), value >= 0, value <= 1 else {
@@ -116,12 +114,10 @@ public enum FaultPlanLoader {
             }
             return .probability(value)
         }
-        let from = try fields["from"].map { node throws(CaseFileError) in try reader.integer(node, "from") } ?? 1
-        let to = try fields["to"].map { node throws(CaseFileError) in try reader.integer(node, "to") }
-        let step = try fields["step"].map { node throws(CaseFileError) in try reader.integer(node, "step") } ?? 1
-        guard from >= 1, step >= 1, to.map({ $0 >= from }) ?? true else {
-            throw reader.fail(node, "expected 1 <= from <= to and step >= 1")
-        }
+        let from = try fields["from"].map { node throws(CaseFileError) in try reader.integer(node, "from", in: 1...1_000_000_000) } ?? 1
+        let to = try fields["to"].map { node throws(CaseFileError) in try reader.integer(node, "to", in: 1...1_000_000_000) }
+        let step = try fields["step"].map { node throws(CaseFileError) in try reader.integer(node, "step", in: 1...1_000_000_000) } ?? 1
+        guard to.map({ $0 >= from }) ?? true else { throw reader.fail(node, "expected from <= to") }
         return .range(from: from, to: to, step: step)
     }
 }

@@ -65,7 +65,7 @@ struct InstanceParser {
                 }
                 setup.family = family
             case "subject-send-buffer": setup.subjectSendBuffer = try reader.size(value, "the subject's send buffer")
-            default: setup.backlog = try reader.integer(value, "the backlog")
+            default: setup.backlog = try reader.integer(value, "the backlog", in: 0...65535)
             }
         }
         return setup
@@ -163,7 +163,7 @@ struct InstanceParser {
         case "start-accept":
             handle = try extra["handle"].map { node throws(CaseFileError) in try reader.string(node, "the handle") } ?? "l"
             action = .startAccept(as: try reader.string(argument, "the operation's name"))
-        case "churn": action = .churn(try reader.integer(argument, "how many sockets to create and close"))
+        case "churn": action = .churn(try reader.integer(argument, "how many sockets to create and close", in: 0...100_000))
         case "peer-send": action = .peerSend(peer: peerName, bytes: try reader.size(argument, "the bytes the peer sends"))
         case "peer-read":
             let text = try reader.string(argument, "the bytes the peer reads")
@@ -204,14 +204,18 @@ struct InstanceParser {
             var on: Bool?
             var seconds: Int?
             for (key, value) in try reader.mapping(.mapping(fields), what: "a linger value", allowed: ["on", "seconds"]) {
-                if key == "on" { on = try reader.bool(value, "on") } else { seconds = try reader.integer(value, "seconds") }
+                if key == "on" {
+                    on = try reader.bool(value, "on")
+                } else {
+                    seconds = try reader.integer(value, "seconds", in: Int(Int32.min)...Int(Int32.max))
+                }
             }
             guard let on, let seconds else { throw reader.fail(node, "a raw linger value needs both 'on' and 'seconds'") }
             return .setLingerRaw(on: on, seconds: seconds)
         }
         let text = try reader.string(node, "the linger value")
         if text == "off" { return .setLinger(.off) }
-        if let seconds = Int(text) ?? NodeReader.parseDuration(text).map({ Int($0.components.seconds) }) {
+        if let seconds = Int32(text).map(Int.init) ?? NodeReader.parseDuration(text).map({ Int($0.components.seconds) }) {
             return .setLinger(.timeout(seconds))
         }
         throw reader.fail(node, "expected linger as off, a timeout in seconds (0 is abortive) such as 1s, or {on: BOOL, seconds: N}")

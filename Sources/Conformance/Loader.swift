@@ -101,12 +101,17 @@ public enum CaseLoader {
         for combination in combinations {
             let substituted = try substitute(root, combination.flatMap(\.substitutions), reader)
             let parameters = combination.map { (name: $0.name, value: $0.display) }
-            instances.append(try InstanceParser(reader: reader, header: header, parameters: parameters).parse(substituted))
+            let instance = try InstanceParser(reader: reader, header: header, parameters: parameters).parse(substituted)
+            try CaseCheck.check(instance, file: reader.file)
+            instances.append(instance)
         }
         return Case(
             id: id, title: title, statements: ids, level: level, requires: requires, requirementNames: requirementNames, why: why,
             exclusive: exclusive, location: location, instances: instances)
     }
+
+    /// The most instances one case's matrix may make.
+    public static let maximumInstances = 100_000
 
     /// One value of a matrix parameter: how the instance id shows it, and what it substitutes.
     struct MatrixValue {
@@ -119,11 +124,23 @@ public enum CaseLoader {
     /// (`$name`), or a mapping whose first entry names the instance and whose entries are `$name.key`.
     static func matrix(_ node: Node?, _ reader: NodeReader) throws(CaseFileError) -> [[MatrixValue]] {
         guard let node else { return [[]] }
-        var combinations: [[MatrixValue]] = [[]]
-        for (name, valuesNode) in try reader.mapping(node, what: "the matrix") {
+        let parameters = try reader.mapping(node, what: "the matrix")
+        // The product first, with checked arithmetic: a matrix too large to expand is refused before it is.
+        var product = 1
+        for (name, valuesNode) in parameters {
             guard let items = valuesNode.sequence, !items.isEmpty else {
                 throw reader.fail(valuesNode, "expected the values of matrix parameter '\(name)' as a non-empty list")
             }
+            let (next, overflow) = product.multipliedReportingOverflow(by: items.count)
+            guard !overflow, next <= maximumInstances else {
+                throw reader.fail(
+                    node, "the matrix makes more than \(maximumInstances) instances (the most one case may have); split the case")
+            }
+            product = next
+        }
+        var combinations: [[MatrixValue]] = [[]]
+        for (name, valuesNode) in parameters {
+            let items = valuesNode.sequence ?? []
             var values: [MatrixValue] = []
             for item in items {
                 if item.mapping != nil {

@@ -67,6 +67,11 @@ extension CaseRun {
                 }
                 switch result {
                 case .success(let handle): churned.append(handle)
+                case .failure(let error) where [.tooManySockets, .noBuffers].contains(error):
+                    // A limit of the machine (descriptors, memory), not the provider's mistake: the case cannot be judged.
+                    throw CaseAbort(
+                        "line \(step.line): the system ran out of resources after \(churned.count) new sockets (\(error.name)); raise the limit (ulimit -n) or lower churn"
+                    )
                 case .failure(let error):
                     finding("socket failed with \(error.name) after \(churned.count) new sockets", line: step.line)
                     return

@@ -14,17 +14,73 @@ public struct CaseFileError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(location): \(message)" }
 }
 
+/// Reads a whole file as bytes: a regular file, or a FIFO or device as a stream with a deadline.
+enum FileBytes {
+    struct Failure: Error {
+        let reason: String
+    }
+
+    static func read(_ path: String, limit: Duration) throws(Failure) -> [UInt8] {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw Failure(reason: String(cString: strerror(errno))) }
+        if status.st_mode & S_IFMT == S_IFDIR { throw Failure(reason: "it is a directory") }
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Failure(reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        let deadline = ContinuousClock.now + limit
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                bytes += chunk[..<count]
+                guard bytes.count <= 64 << 20 else { throw Failure(reason: "it is larger than 64 MiB") }
+                continue
+            }
+            if count == 0 { return bytes }
+            let reason = errno
+            if reason == EINTR { continue }
+            guard reason == EAGAIN else { throw Failure(reason: String(cString: strerror(reason))) }
+            // A FIFO with a writer and nothing yet to read: wait for data or its end, until the deadline.
+            let left = deadline - .now
+            guard left > .zero else { throw Failure(reason: "nothing arrived within \(limit)") }
+            var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            _ = poll(&waiting, 1, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1))
+        }
+    }
+}
+
 /// Reads values out of a YAML node tree, naming the file and line of anything it cannot use.
 struct NodeReader {
     let file: String
 
-    /// The text of the file, or an error naming it as `what`.
+    /// The text of the file, or an error naming it as `what`: a directory, a file that is not UTF-8 (at the
+    /// line of the first bad byte), or one that cannot be read, each said in words. A FIFO or a device is read as a
+    /// stream, for ten seconds at the most.
     func text(_ what: String) throws(CaseFileError) -> String {
+        let bytes: [UInt8]
         do {
-            return try String(contentsOfFile: file, encoding: .utf8)
+            bytes = try FileBytes.read(file, limit: .seconds(10))
         } catch {
-            throw CaseFileError(SourceLocation(file: file, line: 0), "cannot read \(what): \(error.localizedDescription)")
+            throw CaseFileError(SourceLocation(file: file, line: 0), "cannot read \(what): \(error.reason)")
         }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            var decoder = UTF8()
+            var iterator = bytes.makeIterator()
+            var offset = 0
+            var valid = 0
+            decoding: while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue(let scalar):
+                    offset += UTF8.width(scalar)
+                    valid = offset
+                case .emptyInput, .error: break decoding
+                }
+            }
+            let line = bytes[..<valid].reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
+            throw CaseFileError(SourceLocation(file: file, line: line), "\(what) is not UTF-8 text (a bad byte at offset \(valid))")
+        }
+        return text
     }
 
     /// The root node of YAML text, nil for an empty document; a syntax error names its line.
@@ -32,16 +88,40 @@ struct NodeReader {
         do {
             return try Yams.compose(yaml: text)
         } catch {
-            if let yaml = error as? YamlError {
-                switch yaml {
-                case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-                    throw CaseFileError(SourceLocation(file: file, line: mark.line), "not valid YAML: \(problem)")
-                default:
-                    break
-                }
+            guard let yaml = error as? YamlError else {
+                throw CaseFileError(SourceLocation(file: file, line: 0), "not valid YAML: \(error)")
             }
-            throw CaseFileError(SourceLocation(file: file, line: 0), "not valid YAML: \(error)")
+            switch yaml {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+                let words = problem.contains("another document") ? "a second YAML document; a file holds one" : problem
+                throw CaseFileError(SourceLocation(file: file, line: mark.line), "not valid YAML: \(words)")
+            case .reader(let problem, let offset, _, _):
+                let line = offset.map { offset in text.utf8.prefix(offset).reduce(1) { $0 + ($1 == 10 ? 1 : 0) } } ?? 0
+                throw CaseFileError(SourceLocation(file: file, line: line), "not valid YAML: \(problem)")
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                let key = duplicates.first ?? "?"
+                throw CaseFileError(
+                    SourceLocation(file: file, line: Self.secondLine(of: key, in: text, from: context.mark.line)),
+                    "'\(key)' appears twice in one mapping")
+            default:
+                throw CaseFileError(SourceLocation(file: file, line: 0), "not valid YAML: \(yaml)")
+            }
         }
+    }
+
+    /// The line of the second `key:` at or after line `start`, or `start` when it cannot be told.
+    static func secondLine(of key: String, in text: String, from start: Int) -> Int {
+        var seen = 0
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where index + 1 >= start {
+            var rest = line.drop { $0 == " " }
+            if rest.hasPrefix("- ") { rest = rest.dropFirst(2).drop { $0 == " " } }
+            guard rest.hasPrefix(key) else { continue }
+            if rest.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":") {
+                seen += 1
+                if seen == 2 { return index + 1 }
+            }
+        }
+        return start
     }
 
     /// The root node of the file; an empty file is an error saying what it should hold.
@@ -93,8 +173,12 @@ struct NodeReader {
         }
     }
 
-    func integer(_ node: Node, _ what: String) throws(CaseFileError) -> Int {
-        guard let value = Int(try string(node, what)) else { throw fail(node, "expected \(what) as a whole number") }
+    /// A whole number within `range`; the message names the range.
+    func integer(_ node: Node, _ what: String, in range: ClosedRange<Int>) throws(CaseFileError) -> Int {
+        let text = try string(node, what)
+        guard let value = Int(text), range.contains(value) else {
+            throw fail(node, "expected \(what) as a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
         return value
     }
 
@@ -105,28 +189,48 @@ struct NodeReader {
         return value
     }
 
-    /// A byte count: `65536`, `64KiB`, `4MiB`, `1GiB`.
+    /// The largest byte count a case or a plan may name.
+    static let maximumSize = 1 << 34
+
+    /// A byte count: `65536`, `64KiB`, `4MiB`, `1GiB`, from 0 to 16GiB.
     func size(_ node: Node, _ what: String) throws(CaseFileError) -> Int {
-        try parsed(node, what, as: "a byte count such as 65536, 64KiB or 4MiB", Self.parseSize)
+        try parsed(node, what, as: "a byte count from 0 to 16GiB, such as 65536, 64KiB or 4MiB", Self.parseSize)
     }
 
+    /// A byte count within 0...`maximumSize`, nil for anything else (an overflow included).
     static func parseSize(_ text: String) -> Int? {
         let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            return Int(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)).flatMap { $0 >= 0 ? $0 * factor : nil }
+        var number = Substring(text)
+        var factor = 1
+        if let (suffix, unit) = units.first(where: { text.hasSuffix($0.0) }) {
+            number = text.dropLast(suffix.count)
+            factor = unit
         }
-        return Int(text).flatMap { $0 >= 0 ? $0 : nil }
+        guard let count = Int(number.trimmingCharacters(in: .whitespaces)), count >= 0 else { return nil }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: factor)
+        return !overflow && bytes <= maximumSize ? bytes : nil
     }
 
-    /// A duration: `250ms`, `1s`, `1.5s`.
+    /// The longest duration a case or a plan may name.
+    static let maximumDuration = Duration.seconds(3600)
+
+    /// A duration: `250ms`, `1s`, `1.5s`, from 0 to 3600s.
     func duration(_ node: Node, _ what: String) throws(CaseFileError) -> Duration {
-        try parsed(node, what, as: "a duration such as 250ms or 1s", Self.parseDuration)
+        try parsed(node, what, as: "a duration from 0 to 3600s, such as 250ms or 1s", Self.parseDuration)
     }
 
+    /// A finite duration within 0...`maximumDuration`, nil for anything else (inf, nan, 1e300s).
     static func parseDuration(_ text: String) -> Duration? {
-        if text.hasSuffix("ms"), let value = Double(text.dropLast(2)), value >= 0 { return .milliseconds(value) }
-        if text.hasSuffix("s"), let value = Double(text.dropLast()), value >= 0 { return .milliseconds(value * 1000) }
-        return nil
+        let milliseconds: Double
+        if text.hasSuffix("ms"), let value = Double(text.dropLast(2)) {
+            milliseconds = value
+        } else if text.hasSuffix("s"), let value = Double(text.dropLast()) {
+            milliseconds = value * 1000
+        } else {
+            return nil
+        }
+        guard milliseconds.isFinite, milliseconds >= 0, milliseconds <= 3_600_000 else { return nil }
+        return .milliseconds(milliseconds)
     }
 }
 

@@ -48,7 +48,12 @@ public enum CaptureFile {
             let status = pcap_next_ex(handle, &header, &data)
             guard status == 1, let header, let data else {
                 if status == PCAP_ERROR_BREAK { return nil }
-                return "\(path): stopped after packet \(number): \(Pcap.errorText(handle))"
+                // libpcap says "truncated" when the file ends inside a record; anything else is a damaged record.
+                let reason = Pcap.errorText(handle)
+                let what =
+                    reason.contains("truncated")
+                    ? "the file is cut short inside packet \(number + 1)" : "packet \(number + 1) is a corrupt record"
+                return "\(path): \(what), after \(number) good packets: \(reason)"
             }
             number += 1
             frame(

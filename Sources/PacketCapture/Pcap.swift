@@ -107,7 +107,13 @@ enum Pcap {
     }
 
     /// Nanoseconds since the epoch from a header of a handle opened with nanosecond precision.
+    /// A time past what 64 bits of nanoseconds hold (a pcapng block with a huge timestamp or resolution) saturates
+    /// at the largest or smallest value instead of trapping.
     @inline(__always) static func nanoseconds(_ header: UnsafePointer<pcap_pkthdr>) -> Int64 {
-        Int64(header.pointee.ts.tv_sec) * 1_000_000_000 + Int64(header.pointee.ts.tv_usec)
+        let seconds = Int64(header.pointee.ts.tv_sec)
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (time, carried) = scaled.addingReportingOverflow(Int64(header.pointee.ts.tv_usec))
+        guard !overflow && !carried else { return seconds < 0 ? .min : .max }
+        return time
     }
 }

@@ -120,7 +120,9 @@ struct ConnectionKey: Hashable {
 
 /// Seconds since the capture's first packet.
 func seconds(_ time: Int64, since start: Int64) -> Double {
-    Double((time - start) / 1000) / 1_000_000
+    let (difference, overflow) = time.subtractingReportingOverflow(start)
+    guard !overflow else { return (Double(time) - Double(start)) / 1e9 }
+    return Double(difference / 1000) / 1_000_000
 }
 
 extension ConnectionFacts {

@@ -69,9 +69,7 @@ public struct Ladder: Sendable, Codable, Equatable {
     }
 
     static func formatted(_ value: Double, _ unit: String) -> String {
-        let thousandths = Int64((value * 1000).rounded())
-        let fraction = String(abs(thousandths) % 1000)
-        return "\(thousandths / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) \(unit)"
+        "\(decimal(value, places: 3)) \(unit)"
     }
 }
 
@@ -181,7 +179,7 @@ public struct WireLadder: Sendable {
         let lane: LadderEvent.Lane = fromLeft ? .toRight : .toLeft
         let flags = note.flags
         let bytes = note.dataEnd - note.dataStart
-        let time = Double(note.time - origin) / 1e9
+        let time = seconds(note.time, since: origin)
         if flags.contains(.syn) {
             flush()
             let name = flags.contains(.ack) ? "SYN+ACK" : "SYN"

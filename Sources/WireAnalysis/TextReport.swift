@@ -63,11 +63,19 @@ public enum TextReport {
 extension String {
     /// " (0.000123 s to 0.004567 s)" with microsecond precision.
     fileprivate init(format3 start: Double, _ end: Double) {
-        func text(_ value: Double) -> String {
-            let micros = Int64((value * 1_000_000).rounded())
-            let fraction = String(micros % 1_000_000)
-            return "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
-        }
-        self = " (\(text(start)) s to \(text(end)) s)"
+        self = " (\(decimal(start, places: 6)) s to \(decimal(end, places: 6)) s)"
     }
+}
+
+/// `value` with `places` digits after the point and its sign ("-0.057147"); a value too large for that
+/// (a capture whose clock jumps by centuries) in Swift's own notation, never a trap.
+func decimal(_ value: Double, places: Int) -> String {
+    var scale: Int64 = 1
+    for _ in 0..<places { scale *= 10 }
+    let scaled = (abs(value) * Double(scale)).rounded()
+    guard scaled.isFinite, scaled < 9e18 else { return "\(value)" }
+    let units = Int64(scaled)
+    let fraction = String(units % scale)
+    let sign = value < 0 && units != 0 ? "-" : ""
+    return "\(sign)\(units / scale).\(String(repeating: "0", count: places - fraction.count))\(fraction)"
 }

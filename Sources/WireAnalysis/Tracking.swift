@@ -14,7 +14,7 @@ struct DirectionState {
     /// Exclusive end of the in-order data: bytes 1..<nextInOrder were all seen.
     var nextInOrder: Int64 = 1
     /// Data seen beyond a gap, sorted and disjoint, each starting after nextInOrder.
-    var beyondGap: [Range<Int64>] = []
+    var beyondGap = DisjointRanges()
     /// Exclusive end of the highest data seen.
     var highestEnd: Int64 = 1
     /// The other side's highest ACK, relative to this direction's numbers.
@@ -64,39 +64,22 @@ struct DirectionState {
 
     /// Records data bytes [start, end); returns how many of them had not been seen before.
     mutating func record(_ start: Int64, _ end: Int64) -> Int64 {
-        let before = covered(start, end)
+        guard end > start else { return 0 }
+        var before: Int64
         if start <= nextInOrder {
+            before = max(0, min(end, nextInOrder) - start)
             nextInOrder = max(nextInOrder, end)
-            while let first = beyondGap.first, first.lowerBound <= nextInOrder {
+            // Ranges beyond the old gap that the in-order data now reaches join it; what of them lay inside
+            // [start, end) was seen before.
+            while let first = beyondGap.removeFirst(startingAtOrBelow: nextInOrder) {
+                before += max(0, min(end, first.upperBound) - max(start, first.lowerBound))
                 nextInOrder = max(nextInOrder, first.upperBound)
-                beyondGap.removeFirst()
             }
         } else {
-            var merged = start..<end
-            var kept: [Range<Int64>] = []
-            kept.reserveCapacity(beyondGap.count + 1)
-            for range in beyondGap {
-                if range.upperBound < merged.lowerBound || range.lowerBound > merged.upperBound {
-                    kept.append(range)
-                } else {
-                    merged = min(range.lowerBound, merged.lowerBound)..<max(range.upperBound, merged.upperBound)
-                }
-            }
-            let position = kept.firstIndex { $0.lowerBound > merged.lowerBound } ?? kept.endIndex
-            kept.insert(merged, at: position)
-            beyondGap = kept
+            before = beyondGap.insert(start..<end)
         }
         highestEnd = max(highestEnd, end)
         return (end - start) - before
-    }
-
-    /// How many bytes of [start, end) were already seen.
-    private func covered(_ start: Int64, _ end: Int64) -> Int64 {
-        var total = max(0, min(end, nextInOrder) - start)
-        for range in beyondGap where range.upperBound > start && range.lowerBound < end {
-            total += min(end, range.upperBound) - max(start, range.lowerBound, nextInOrder)
-        }
-        return max(0, total)
     }
 
     /// Data bytes sent and not acknowledged by the other side.

@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teardown-bench",
         abstract: "Teardown's benchmarks: each prints its figures and the ratios measured in the same run.",
-        subcommands: [WireBench.self, SuiteBench.self, FaultBench.self]
+        subcommands: [WireBench.self, GapBench.self, SuiteBench.self, FaultBench.self]
     )
 }
 
@@ -82,23 +82,6 @@ struct WireBench: ParsableCommand {
         if let tcpdump = best["tcpdump -r"] {
             print(String(format: "ratio tcpdump / teardown: %6.1fx  (target: at least 1x)", tcpdump / ours))
         }
-    }
-
-    /// Wall time of one run of `command` with its output discarded.
-    private func timed(_ command: [String]) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let start = ContinuousClock.now
-        try process.run()
-        process.waitUntilExit()
-        let elapsed = start.duration(to: .now)
-        guard process.terminationStatus == 0 else {
-            throw ValidationError("\(command.joined(separator: " ")) exited \(process.terminationStatus)")
-        }
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
     private func which(_ name: String) -> String? {

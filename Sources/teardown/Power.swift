@@ -97,7 +97,9 @@ struct Power: ParsableCommand {
             try? FileManager.default.createDirectory(atPath: options.captureDirectory!, withIntermediateDirectories: true)
             let started = Date()
             let run = Runner.run(instances, options: options)
-            results.set(index, run, announce: Self.line(factory, run, seconds: Date().timeIntervalSince(started)))
+            results.set(index, run) { done in
+                "[\(done)/\(providers.count)]" + Self.line(factory, run, seconds: Date().timeIntervalSince(started))
+            }
         }
         // The reference first and alone, so that its timing is not judged under the mutants' load.
         runProvider(0)
@@ -128,7 +130,7 @@ struct Power: ParsableCommand {
         let failing = run.filter { [.fail, .nonStrict].contains($0.verdict) }.count
         let errors = run.filter { $0.verdict == .error }.count
         return
-            "  \(factory.name): \(failing) instances fail\(errors > 0 ? ", \(errors) errors" : "") (\(String(format: "%.1f", seconds)) s)"
+            " \(factory.name): \(failing) instances fail\(errors > 0 ? ", \(errors) errors" : "") (\(String(format: "%.1f", seconds)) s)"
     }
 }
 
@@ -136,13 +138,16 @@ struct Power: ParsableCommand {
 final class Results: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var runs: [[CaseResult]]
+    private var done = 0
 
     init(count: Int) { runs = Array(repeating: [], count: count) }
 
-    func set(_ index: Int, _ run: [CaseResult], announce: String) {
+    /// Records a provider's run and prints its line, which `announce` makes from the count of runs done.
+    func set(_ index: Int, _ run: [CaseResult], announce: (Int) -> String) {
         lock.lock()
         defer { lock.unlock() }
         runs[index] = run
-        print(announce)
+        done += 1
+        print(announce(done))
     }
 }

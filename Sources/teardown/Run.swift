@@ -109,6 +109,11 @@ struct Run: ParsableCommand {
         }
         let (statements, loaded, errors) = try suite.load()
         for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
+        if let known, let unmatched = known.unmatched(by: loaded.flatMap(\.instances).map(\.id)).first {
+            throw CommandFailure(
+                "\(unmatched.location): the deviation's cases '\(unmatched.cases)' match no case of the suite (a glob over instance ids, such as pend.receive*)",
+                code: 2)
+        }
         var instances = loaded.flatMap(\.instances).filter { instance in
             (cases.isEmpty || cases.contains { glob($0, instance.id) || glob($0, instance.caseID) })
                 && !exclude.contains { glob($0, instance.id) || glob($0, instance.caseID) }

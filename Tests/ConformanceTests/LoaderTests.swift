@@ -100,7 +100,10 @@ let minimal = """
         (minimal + "faults:\n  - match: receive\n    fail: addressInUse\n", 8, "receive cannot return addressInUse"),
         (minimal + "faults:\n  - match: close\n    short: 10\n", 8, "close transfers none"),
         (minimal + "faults:\n  - match: send\n", 7, "exactly one action"),
-        (minimal + "faults:\n  - match: send\n    fail: wouldBlock\n    when: {nth: 0}\n", 9, "nth counts from 1"),
+        (
+            minimal + "faults:\n  - match: send\n    fail: wouldBlock\n    when: {nth: 0}\n", 9,
+            "expected nth as a whole number from 1 to 1000000000"
+        ),
     ])
     func malformedCasesSayWhereAndWhat(_ text: String, _ line: Int, _ words: String) {
         let error = loadError(text)

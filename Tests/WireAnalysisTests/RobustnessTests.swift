@@ -25,6 +25,61 @@ import WireAnalysis
         }
     }
 
+    @Test func aCorruptRecordIsNotCalledACut() throws {
+        try withTemporaryDirectory { directory in
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixture)))
+            // The second record's captured length, after the 24-byte file header and the first record.
+            let first = Int(bytes[32]) | Int(bytes[33]) << 8 | Int(bytes[34]) << 16 | Int(bytes[35]) << 24
+            let second = 24 + 16 + first
+            for index in 8..<12 { bytes[second + index] = 0xFF }
+            let path = directory.appendingPathComponent("corrupt.pcap").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let reason = try #require(try CaptureFile.analyze(path: path).truncated)
+            #expect(reason.contains("packet 2 is a corrupt record, after 1 good packets"), "\(reason)")
+            #expect(!reason.contains("cut short"))
+            let cut = directory.appendingPathComponent("cut.pcap").path
+            try Data(contentsOf: URL(fileURLWithPath: fixture)).prefix(second + 20).write(to: URL(fileURLWithPath: cut))
+            #expect(try CaptureFile.analyze(path: cut).truncated?.contains("the file is cut short inside packet 2") == true)
+        }
+    }
+
+    /// mergecap -a concatenates two captures, so the second's packets come earlier in time than the first's.
+    @Test(.enabled(if: tool("mergecap") != nil, "needs mergecap (Debian's wireshark-common, installed with tshark)"))
+    func packetsOutOfTimeOrderPrintNegativeTimes() throws {
+        try withTemporaryDirectory { directory in
+            let merged = directory.appendingPathComponent("merged.pcap").path
+            let concatenate = try runProgram(
+                tool("mergecap")!,
+                [
+                    "-a", "-F", "pcap", "-w", merged, fixtureDirectory.appendingPathComponent("half-close.pcap").path,
+                    fixtureDirectory.appendingPathComponent("abortive-queued.pcap").path,
+                ])
+            #expect(concatenate.status == 0, "\(concatenate.errors)")
+            let text = try runProgram(teardownBinary, ["inspect", merged])
+            #expect(text.status == 0, "\(text.errors)")
+            #expect(text.output.contains("(-0.086965 s to -0.057147 s)"), "\(text.output)")
+            #expect(text.output.contains(" -86.965 ms "), "\(text.output)")
+            #expect(!text.output.contains(".-"))
+        }
+    }
+
+    /// editcap moves every timestamp past what 64 bits of nanoseconds hold.
+    @Test(.enabled(if: tool("editcap") != nil, "needs editcap (Debian's wireshark-common, installed with tshark)"))
+    func timestampsBeyondSixtyFourBitsOfNanosecondsDoNotTrap() throws {
+        try withTemporaryDirectory { directory in
+            let huge = directory.appendingPathComponent("huge.pcapng").path
+            let shift = try runProgram(
+                tool("editcap")!,
+                ["-F", "pcapng", "-t", "9300000000", fixtureDirectory.appendingPathComponent("half-close.pcap").path, huge])
+            #expect(shift.status == 0, "\(shift.errors)")
+            for arguments in [["inspect", huge], ["inspect", "--json", huge]] {
+                let result = try runProgram(teardownBinary, arguments)
+                #expect(result.status == 0, "\(arguments): \(result.errors)")
+                #expect(result.output.contains("65537"), "the facts are still there")
+            }
+        }
+    }
+
     @Test func aFileThatIsNotACaptureIsAClearError() throws {
         try withTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("notes.txt").path
