@@ -11,6 +11,8 @@ public enum ChildProcess {
         public var signal: Int32?
         /// Whether it was killed at the deadline.
         public var timedOut = false
+        /// Whether it could not be started at all (then `errors` says why).
+        public var notStarted = false
         public var output = Data()
         public var errors = Data()
 
@@ -37,6 +39,7 @@ public enum ChildProcess {
             try process.run()
         } catch {
             outcome.status = 127
+            outcome.notStarted = true
             outcome.errors = Data("cannot start \(path): \(error)".utf8)
             return outcome
         }
@@ -45,7 +48,11 @@ public enum ChildProcess {
         for (pipe, isOutput) in [(output, true), (errors, false)] {
             readers.enter()
             Thread.detachNewThread {
-                collected.set(pipe.fileHandleForReading.readDataToEndOfFile(), output: isOutput)
+                let reading = pipe.fileHandleForReading
+                collected.set(reading.readDataToEndOfFile(), output: isOutput)
+                // Foundation keeps a pipe's read end open as long as the Pipe lives, which the Process may
+                // outlast: closed here, or a long run leaks two descriptors a child.
+                try? reading.close()
                 readers.leave()
             }
         }

@@ -20,19 +20,25 @@ struct DisjointRanges: @unchecked Sendable {
         init(_ root: Node?) { self.root = root }
     }
 
-    private var storage = Storage(nil)
+    /// nil while empty, so that an empty value costs no allocation.
+    private var storage: Storage?
     /// The priorities: a fixed sequence, so that the shape, and the work, are the same on every run.
     private var generator: UInt64 = 0x9E37_79B9_7F4A_7C15
 
     private var root: Node? {
-        get { storage.root }
-        set { storage.root = newValue }
+        get { storage?.root }
+        set { storage!.root = newValue }
     }
 
     /// Copies the nodes when another value shares them, before this one changes them.
     private mutating func makeUnique() {
+        // No binding of `storage` before the check: a binding is a reference of its own, and the check would fail.
+        guard storage != nil else {
+            storage = Storage(nil)
+            return
+        }
         guard !isKnownUniquelyReferenced(&storage) else { return }
-        storage = Storage(Self.copy(storage.root))
+        storage = Storage(Self.copy(storage!.root))
     }
 
     private static func copy(_ node: Node?) -> Node? {

@@ -126,6 +126,9 @@ struct ConnectionState {
         lastPacket = packet
         end = time
         var this = directions[index]
+        // `this` is written back below; until then the array must not share its gap ranges, or recording a
+        // segment would copy them all (a copy on write at every segment).
+        directions[index].beyondGap = DisjointRanges()
         if this.isDuplicate(segment) {
             this.duplicates += 1
             directions[index] = this

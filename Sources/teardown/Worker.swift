@@ -143,7 +143,8 @@ enum WorkerProcess {
         let started = Date()
         var arguments = arguments + ["--instance", instance.id, "--case-file", instance.location.file]
         if let captureDirectory { arguments += ["--capture-directory", captureDirectory] }
-        let outcome = launch(arguments, limit: limit)
+        var outcome = launch(arguments, limit: limit)
+        if outcome.notStarted { outcome = launch(arguments, limit: limit) }  // once more: a passing shortage of processes or memory
         let seconds = Date().timeIntervalSince(started)
         if outcome.timedOut {
             return Runner.failed(

@@ -90,7 +90,7 @@ func runSuite(_ arguments: [String], in directory: URL) throws -> (ProcessOutput
     @Test(arguments: [
         (["run", "--provider", "telepathic"], "unknown provider"),
         (["run", "--shard", "5/4"], "--shard must be I/N"),
-        (["run", "--repeat", "0"], "--repeat must be at least 1"),
+        (["run", "--repeat", "0"], "--repeat must be between 1 and 10000, not 0"),
         (["explain", "no.such.case"], "no case 'no.such.case'"),
     ])
     func mistakesAreUsageErrors(_ arguments: [String], _ words: String) throws {
