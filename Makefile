@@ -8,6 +8,7 @@
 #   make validate PROVIDER=path/to/lib.so         build, then the suite against a provider plugin (EXPECTATIONS=file for its known deviations)
 #   make power                                    the suite against every mutant: which cases catch which mistake
 #   make screenshot                               a posix run's HTML report, rendered by headless Chromium (.build/screenshot/)
+#   make fuzz [FUZZ_SECONDS=600]                  libFuzzer on the readers of captures, cases, fault plans and expectations
 #   make deps                                     install what is missing (apt-get, as root)
 
 SHELL := /bin/bash
@@ -17,7 +18,7 @@ PROVIDER ?= reference
 N ?= 20
 PROVIDERS := reference posix
 
-.PHONY: all deps build test conformance examples validate power repeat bench fixtures screenshot format lint clean
+.PHONY: all deps build test conformance examples validate power repeat bench fixtures screenshot fuzz format lint clean
 
 all: build
 
@@ -113,6 +114,29 @@ screenshot: build
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=.build/screenshot/profile \
 	  --window-size=1400,3400 --screenshot=$(CURDIR)/.build/screenshot/report-posix.png file://$(CURDIR)/.build/screenshot/report.html 2>/dev/null
 	@echo "teardown: .build/screenshot/report-posix.png (the report: .build/screenshot/report.html); copy it over docs/images/report-posix.png to change the README's picture"
+
+# libFuzzer on each reader of files others write, FUZZ_SECONDS each (two at a time on two cores). The seeds are the
+# committed corpus (Tests/Fuzz/corpus, and the suite's cases); what the fuzzer finds new is kept in .build-fuzz/corpus.
+# A crash stops the target and leaves its input as .build-fuzz/crash-TARGET-*: copy it into Tests/Fuzz/corpus/TARGET,
+# where the tests replay it from then on.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := capture scenario faults expectations
+FUZZ_SEEDS_scenario := conformance/cases
+fuzz: deps
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product teardown-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING
+	@for target in $(FUZZ_TARGETS); do mkdir -p .build-fuzz/corpus/$$target; done
+	@status=0; \
+	run() { TEARDOWN_FUZZ_TARGET=$$1 .build-fuzz/release/teardown-fuzz .build-fuzz/corpus/$$1 Tests/Fuzz/corpus/$$1 $(FUZZ_SEEDS_$$1) \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+	    -artifact_prefix=.build-fuzz/crash-$$1- > .build-fuzz/$$1.log 2>&1; }; \
+	run capture & run scenario & wait; run faults & run expectations & wait; \
+	for target in $(FUZZ_TARGETS); do \
+	  runs=$$(grep -o 'stat::number_of_executed_units: *[0-9]*' .build-fuzz/$$target.log | grep -o '[0-9]*$$'); \
+	  corpus=$$(ls .build-fuzz/corpus/$$target | wc -l); \
+	  crashes=$$(ls .build-fuzz/crash-$$target-* 2>/dev/null | wc -l); \
+	  echo "teardown: fuzz $$target: $${runs:-?} executions in $(FUZZ_SECONDS) s, corpus $$corpus new inputs, $$crashes crashes or hangs"; \
+	  if [ "$$crashes" != 0 ] || ! grep -q 'Done [0-9]* runs' .build-fuzz/$$target.log; then tail -30 .build-fuzz/$$target.log; status=1; fi; \
+	done; exit $$status
 
 format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests

@@ -66,6 +66,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Fuzz targets for the readers of files others write: libFuzzer with `make fuzz` (built with -sanitize=fuzzer and
+        // -DFUZZING), or, as built here, a replay of the committed corpus that the tests run.
+        .executableTarget(
+            name: "teardown-fuzz", dependencies: ["Conformance", "PacketCapture", "WireAnalysis"], swiftSettings: strictSettings),
         .testTarget(name: "ProviderInterfaceTests", dependencies: ["ProviderInterface", "SocketSystem"], swiftSettings: strictSettings),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "ProviderInterface"], swiftSettings: strictSettings),
         .testTarget(
