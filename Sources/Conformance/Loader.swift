@@ -111,7 +111,7 @@ public enum CaseLoader {
     }
 
     /// The most instances one case's matrix may make.
-    public static let maximumInstances = 100_000
+    public static let maximumInstances = 10_000
 
     /// One value of a matrix parameter: how the instance id shows it, and what it substitutes.
     struct MatrixValue {

@@ -171,7 +171,9 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     }
 
     /// Waits until `deadline` (or a released gate); false when the handle was closed first. The wait is a poll on
-    /// an eventfd that a close or a release writes.
+    /// an eventfd that a close or a release writes. A handle closed before the call began is not closed *while*
+    /// it waits: the wait runs its course and the provider gives its own answer (`notSocket`), for a fault plan
+    /// changes a call's outcome only as it says.
     private func waitOpen(_ handle: SocketHandle?, until deadline: Deadline?, gate: String? = nil) -> Bool {
         let wake = td_eventfd()
         guard wake >= 0 else { return true }
@@ -180,9 +182,12 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
             context.removeWaiter(wake)
             Glibc.close(wake)
         }
+        condition.lock()
+        let watched = handle.flatMap { closed.contains($0) ? nil : $0 }
+        condition.unlock()
         while true {
             condition.lock()
-            let isClosed = handle.map { closed.contains($0) } ?? false
+            let isClosed = watched.map { closed.contains($0) } ?? false
             let isReleased = gate.map { context.isReleasedLocked($0) } ?? false
             condition.unlock()
             if isClosed { return false }
@@ -243,7 +248,14 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     // MARK: - The provider interface
 
     public func socket(_ family: SocketAddress.Family) throws(SocketError) -> SocketHandle {
-        try intercept(.socket, nil) { _ throws(SocketError) in try inner.socket(family) }
+        reopened(try intercept(.socket, nil) { _ throws(SocketError) in try inner.socket(family) })
+    }
+
+    /// A handle a call has just made is open, whatever an earlier handle of the same value (a reused descriptor)
+    /// went through.
+    private func reopened(_ handle: SocketHandle) -> SocketHandle {
+        reopen(handle)
+        return handle
     }
 
     public func bind(_ handle: SocketHandle, to address: SocketAddress) throws(SocketError) {
@@ -255,7 +267,8 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     }
 
     public func accept(_ handle: SocketHandle) throws(SocketError) -> (SocketHandle, SocketAddress) {
-        try intercept(.accept, handle) { _ throws(SocketError) in try inner.accept(handle) }
+        let (accepted, address) = try intercept(.accept, handle) { _ throws(SocketError) in try inner.accept(handle) }
+        return (reopened(accepted), address)
     }
 
     public func connect(_ handle: SocketHandle, to address: SocketAddress) throws(SocketError) {
@@ -336,7 +349,7 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     }
 
     public func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle {
-        try intercept(.duplicate, handle) { _ throws(SocketError) in try inner.duplicate(handle) }
+        reopened(try intercept(.duplicate, handle) { _ throws(SocketError) in try inner.duplicate(handle) })
     }
 
     public func setBlocking(_ handle: SocketHandle, _ blocking: Bool) throws(SocketError) {

@@ -95,3 +95,8 @@ public enum ChildProcess {
         }
     }
 }
+
+/// The descriptors this process has open (its entries in /proc/self/fd): what a long run must not make grow.
+public func openDescriptorCount() -> Int {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+}

@@ -64,7 +64,7 @@ struct Power: ParsableCommand {
     }
 
     func run() throws {
-        let descriptorsAtStart = openDescriptors()
+        let descriptorsAtStart = openDescriptorCount()
         let (_, loaded, errors) = try suite.load()
         guard errors.isEmpty else {
             for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
@@ -123,7 +123,7 @@ struct Power: ParsableCommand {
         print(matrix.render(), terminator: "")
         if let json { try stableJSON(matrix.summary).write(toFile: json, atomically: true, encoding: .utf8) }
         print("captures: \(directory)")
-        print("orchestrator: \(descriptorsAtStart) open descriptors at the start, \(openDescriptors()) at the end")
+        print("orchestrator: \(descriptorsAtStart) open descriptors at the start, \(openDescriptorCount()) at the end")
         if matrix.referenceErrors > 0 { throw ExitCode(2) }
         if !matrix.allCaughtRightly || matrix.referenceFailures > 0 { throw ExitCode(1) }
     }
@@ -152,9 +152,4 @@ final class Results: @unchecked Sendable {
         done += 1
         print(announce(done))
     }
-}
-
-/// The descriptors this process has open (its entries in /proc/self/fd), to show that a long run leaks none.
-func openDescriptors() -> Int {
-    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
 }
