@@ -84,6 +84,10 @@ final class FreshCheckout: @unchecked Sendable {
         if let made { return made }
         let checkout = try FreshCheckout()
         made = checkout
+        // The copy goes when the test process ends (nothing else ends a shared fixture in Swift Testing).
+        atexit {
+            if let root = FreshCheckout.made?.root { try? FileManager.default.removeItem(at: root) }
+        }
         return checkout
     }
 
