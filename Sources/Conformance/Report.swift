@@ -98,8 +98,8 @@ public struct RunReport: Sendable, Codable {
         }
     }
 
-    /// "I/N" as numbers, or nil when it is not of that form.
-    static func parseShard(_ text: String) -> (index: Int, count: Int)? {
+    /// "I/N" as numbers (1 <= I <= N), or nil when it is not of that form.
+    public static func parseShard(_ text: String) -> (index: Int, count: Int)? {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count >= 1, (1...count).contains(index) else {
             return nil

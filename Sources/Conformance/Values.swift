@@ -1,4 +1,5 @@
 import Foundation
+import Harness
 import Yams
 
 /// An error in a case, expectations or statements file: where, and what was expected.
@@ -27,7 +28,7 @@ enum FileBytes {
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { throw Failure(reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
-        let deadline = ContinuousClock.now + limit
+        let deadline = Deadline(after: limit)
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -42,10 +43,9 @@ enum FileBytes {
             if reason == EINTR { continue }
             guard reason == EAGAIN else { throw Failure(reason: String(cString: strerror(reason))) }
             // A FIFO with a writer and nothing yet to read: wait for data or its end, until the deadline.
-            let left = deadline - .now
-            guard left > .zero else { throw Failure(reason: "nothing arrived within \(limit)") }
+            guard !deadline.hasPassed else { throw Failure(reason: "nothing arrived within \(limit)") }
             var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            _ = poll(&waiting, 1, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1))
+            _ = poll(&waiting, 1, deadline.remainingMilliseconds)
         }
     }
 }
@@ -67,18 +67,11 @@ struct NodeReader {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             var decoder = UTF8()
             var iterator = bytes.makeIterator()
-            var offset = 0
             var valid = 0
-            decoding: while true {
-                switch decoder.decode(&iterator) {
-                case .scalarValue(let scalar):
-                    offset += UTF8.width(scalar)
-                    valid = offset
-                case .emptyInput, .error: break decoding
-                }
-            }
-            let line = bytes[..<valid].reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
-            throw CaseFileError(SourceLocation(file: file, line: line), "\(what) is not UTF-8 text (a bad byte at offset \(valid))")
+            while case .scalarValue(let scalar) = decoder.decode(&iterator) { valid += UTF8.width(scalar) }
+            throw CaseFileError(
+                SourceLocation(file: file, line: Self.line(atOffset: valid, in: bytes)),
+                "\(what) is not UTF-8 text (a bad byte at offset \(valid))")
         }
         return text
     }
@@ -96,7 +89,7 @@ struct NodeReader {
                 let words = problem.contains("another document") ? "a second YAML document; a file holds one" : problem
                 throw CaseFileError(SourceLocation(file: file, line: mark.line), "not valid YAML: \(words)")
             case .reader(let problem, let offset, _, _):
-                let line = offset.map { offset in text.utf8.prefix(offset).reduce(1) { $0 + ($1 == 10 ? 1 : 0) } } ?? 0
+                let line = offset.map { Self.line(atOffset: $0, in: text.utf8) } ?? 0
                 throw CaseFileError(SourceLocation(file: file, line: line), "not valid YAML: \(problem)")
             case .duplicatedKeysInMapping(let duplicates, let context):
                 let key = duplicates.first ?? "?"
@@ -107,6 +100,11 @@ struct NodeReader {
                 throw CaseFileError(SourceLocation(file: file, line: 0), "not valid YAML: \(yaml)")
             }
         }
+    }
+
+    /// The 1-based line that the byte at `offset` of `bytes` stands on.
+    static func line<Bytes: Collection<UInt8>>(atOffset offset: Int, in bytes: Bytes) -> Int {
+        bytes.prefix(offset).reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
     }
 
     /// The line of the second `key:` at or after line `start`, or `start` when it cannot be told.
@@ -229,7 +227,8 @@ struct NodeReader {
         } else {
             return nil
         }
-        guard milliseconds.isFinite, milliseconds >= 0, milliseconds <= 3_600_000 else { return nil }
+        let most = Double(maximumDuration.components.seconds) * 1000
+        guard milliseconds.isFinite, milliseconds >= 0, milliseconds <= most else { return nil }
         return .milliseconds(milliseconds)
     }
 }

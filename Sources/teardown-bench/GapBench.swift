@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Harness
 import PacketCapture
 import WireAnalysis
 
@@ -92,21 +91,4 @@ struct GappyCapture {
         }
         try writer.close()
     }
-}
-
-/// Wall time of one run of `command`, its output discarded.
-func timed(_ command: [String]) throws -> Double {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: command[0])
-    process.arguments = Array(command.dropFirst())
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    let start = ContinuousClock.now
-    try process.run()
-    process.waitUntilExit()
-    let elapsed = start.duration(to: .now)
-    guard process.terminationStatus == 0 else {
-        throw ValidationError("\(command.joined(separator: " ")) exited \(process.terminationStatus)")
-    }
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 }

@@ -87,13 +87,10 @@ struct Run: ParsableCommand {
     }
 
     func parseShard(_ text: String) throws -> (index: Int, count: Int) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), (1...Limits.shards).contains(count),
-            index >= 1, index <= count
-        else {
+        guard let shard = RunReport.parseShard(text), shard.count <= Limits.shards else {
             throw ValidationError("--shard must be I/N with 1 <= I <= N <= \(Limits.shards), such as 2/4, not '\(text)'")
         }
-        return (index, count)
+        return shard
     }
 
     func run() throws {
