@@ -30,13 +30,20 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // What Glibc does not expose to Swift: eventfd, ioctl requests, gettid.
         .target(name: "CShim", cSettings: [.define("_GNU_SOURCE")]),
+        // Small utilities below everything: deadlines and the one bounded wait, a seeded generator, watching a
+        // thread from outside (/proc), this process's descriptors and executable.
+        .target(name: "Basics", dependencies: ["CShim"], swiftSettings: strictSettings),
         .target(name: "ProviderInterface", swiftSettings: strictSettings),
         .target(name: "SocketSystem", dependencies: ["CShim", "ProviderInterface"], swiftSettings: strictSettings),
         .target(name: "ReferenceProvider", dependencies: ["CShim", "ProviderInterface", "SocketSystem"], swiftSettings: strictSettings),
         .target(name: "PosixProvider", dependencies: ["ProviderInterface", "SocketSystem"], swiftSettings: strictSettings),
+        // The reference provider with one mistake each, for `teardown power` and the tests: every deliberately wrong provider.
+        .target(name: "Mutants", dependencies: ["ProviderInterface", "ReferenceProvider", "SocketSystem"], swiftSettings: strictSettings),
+        .target(name: "Harness", dependencies: ["Basics", "ProviderInterface", "SocketSystem", "CShim"], swiftSettings: strictSettings),
+        // The providers known by name (built-in ones and mutants), for the command line and the tests.
         .target(
-            name: "Harness",
-            dependencies: ["ProviderInterface", "SocketSystem", "ReferenceProvider", "PosixProvider", "CShim"],
+            name: "ProviderCatalogue",
+            dependencies: ["Harness", "Mutants", "PosixProvider", "ProviderInterface", "ReferenceProvider"],
             swiftSettings: strictSettings
         ),
         // The C interface for providers in other languages (a header), and its loader.
@@ -44,25 +51,28 @@ let package = Package(
         .target(
             name: "ProviderPlugin", dependencies: ["CTeardownProvider", "CShim", "ProviderInterface"], swiftSettings: strictSettings),
         .target(name: "WireAnalysis", swiftSettings: strictSettings),
-        .target(name: "PacketCapture", dependencies: ["CPcap", "CShim", "WireAnalysis"], swiftSettings: strictSettings),
-        .target(name: "FaultInjection", dependencies: ["ProviderInterface", "Harness", "CShim"], swiftSettings: strictSettings),
+        .target(
+            name: "PacketCapture", dependencies: ["Basics", "CPcap", "CShim", "SocketSystem", "WireAnalysis"], swiftSettings: strictSettings
+        ),
+        .target(name: "FaultInjection", dependencies: ["Basics", "ProviderInterface", "SocketSystem"], swiftSettings: strictSettings),
         .target(
             name: "Conformance",
-            dependencies: ["Harness", "PacketCapture", "WireAnalysis", "ProviderInterface", "CShim", "FaultInjection", "Yams"],
+            dependencies: ["Basics", "Harness", "PacketCapture", "WireAnalysis", "ProviderInterface", "CShim", "FaultInjection", "Yams"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "teardown",
             dependencies: [
-                "Conformance", "Harness", "PacketCapture", "WireAnalysis", "ProviderPlugin", "CShim",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Basics", "Conformance", "Harness", "PacketCapture", "WireAnalysis", "ProviderPlugin", "ProviderCatalogue",
+                "ProviderInterface", "Mutants", "CShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "teardown-bench",
             dependencies: [
-                "Conformance", "PacketCapture", "WireAnalysis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Basics", "Conformance", "FaultInjection", "Harness", "PacketCapture", "ProviderCatalogue", "ProviderInterface",
+                "WireAnalysis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
@@ -71,18 +81,23 @@ let package = Package(
         .executableTarget(
             name: "teardown-fuzz", dependencies: ["Conformance", "PacketCapture", "WireAnalysis"], swiftSettings: strictSettings),
         .testTarget(name: "ProviderInterfaceTests", dependencies: ["ProviderInterface", "SocketSystem"], swiftSettings: strictSettings),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "ProviderInterface"], swiftSettings: strictSettings),
-        .testTarget(
-            name: "StatementTests",
-            dependencies: ["Harness", "ProviderInterface", "ReferenceProvider", "SocketSystem"],
-            swiftSettings: strictSettings
-        ),
-        .target(name: "TestSupport", dependencies: ["Harness"], path: "Tests/TestSupport", swiftSettings: strictSettings),
-        .testTarget(
-            name: "WireAnalysisTests", dependencies: ["WireAnalysis", "PacketCapture", "Harness", "TestSupport"],
+        .testTarget(name: "HarnessTests", dependencies: ["Basics", "Harness", "ProviderInterface"], swiftSettings: strictSettings),
+        .target(
+            name: "TestSupport", dependencies: ["Basics", "Conformance", "Harness", "PacketCapture"], path: "Tests/TestSupport",
             swiftSettings: strictSettings),
         .testTarget(
-            name: "ConformanceTests", dependencies: ["Conformance", "Harness", "PacketCapture", "TestSupport"],
+            name: "ProviderCatalogueTests", dependencies: ["Conformance", "Harness", "Mutants", "ProviderCatalogue", "TestSupport"],
+            swiftSettings: strictSettings),
+        .testTarget(name: "ProviderPluginTests", dependencies: ["TestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "FaultInjectionTests", dependencies: ["Conformance", "FaultInjection", "Harness", "ProviderCatalogue", "TestSupport"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "WireAnalysisTests", dependencies: ["Basics", "WireAnalysis", "PacketCapture", "Harness", "TestSupport"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "ConformanceTests",
+            dependencies: ["Conformance", "Harness", "Mutants", "PacketCapture", "ProviderCatalogue", "ProviderInterface", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "DocsTests", dependencies: ["Conformance", "TestSupport", "Yams"], swiftSettings: strictSettings),

@@ -8,13 +8,14 @@ struct CaseCheck {
     let instance: CaseInstance
     let file: String
 
-    private var handles: Set<String> = []
+    // What the steps so far have made; a step's kind adds to these and checks against them.
+    var handles: Set<String> = []
     /// Handles a main-thread close that had to succeed has released, with the line of that close.
-    private var closedAt: [String: Int] = [:]
-    private var threads: Set<String> = []
-    private var receivingThreads: Set<String> = []
-    private var operations: Set<String> = []
-    private var peers: Set<String> = []
+    var closedAt: [String: Int] = [:]
+    var threads: Set<String> = []
+    var receivingThreads: Set<String> = []
+    var operations: Set<String> = []
+    var peers: Set<String> = []
 
     init(_ instance: CaseInstance, file: String) {
         self.instance = instance
@@ -50,56 +51,14 @@ struct CaseCheck {
     }
 
     private mutating func check(_ step: Step) throws(CaseFileError) {
-        if usesHandle(step.action) { try use(step.handle, step) }
+        if step.action.usesHandle { try use(step.handle, step) }
         if !step.isMain { threads.insert(step.thread) }
-        switch step.action {
-        case .socket(let name), .accept(let name), .duplicate(let name):
+        if let name = step.action.newHandle {
             handles.insert(name)
             closedAt[name] = nil
-        case .startReceive(let name, _), .startSend(let name, _), .startAccept(let name):
-            operations.insert(name)
-        case .receive:
-            receivingThreads.insert(step.thread)
-        case .close where step.isMain && (step.expect == nil || step.expect == .ok):
-            closedAt[step.handle] = step.line
-        case .bufferUntouched(let thread) where !receivingThreads.contains(thread):
-            throw fail(step.line, "checks the buffer of a receive on thread '\(thread)', which makes none", known: receivingThreads)
-        case .release(let gate) where !holds(gate):
-            throw fail(step.line, "releases gate '\(gate)', which no rule of the case's faults holds (hold: \(gate))", known: [])
-        case .peerSend(let peer, _), .peerRead(let peer, _), .peerReadAccepted(let peer), .peerClose(let peer, _),
-            .peerShutdown(let peer):
-            try needPeer(peer, step.line)
-        case .peerConnect(let name):
-            guard instance.setup.kind == .listening else {
-                throw fail(step.line, "peer-connect needs a subject listener (setup: kind: listening)", known: [])
-            }
-            peers.insert(name)
-        case .wait(let wait):
-            try check(wait, step.line)
-        default:
-            break
         }
-    }
-
-    private func check(_ wait: Wait, _ line: Int) throws(CaseFileError) {
-        switch wait {
-        case .pending(let thread), .returned(let thread):
-            guard threads.contains(thread) else {
-                throw fail(line, "waits for a call on thread '\(thread)', which no earlier step makes", known: threads)
-            }
-        case .peerRead(let peer, _), .peerEnding(let peer, _):
-            try needPeer(peer, line)
-        case .completed(let operation):
-            guard operations.contains(operation) else {
-                throw fail(line, "waits for operation '\(operation)', which no earlier step starts", known: operations)
-            }
-        case .released(let handle):
-            guard handles.contains(handle) else {
-                throw fail(line, "waits for the release of '\(handle)', which no step made", known: handles)
-            }
-        case .acknowledged, .delivered:
-            break
-        }
+        if let operation = step.action.newOperation { operations.insert(operation) }
+        try step.action.check(step, &self)
     }
 
     private func use(_ name: String, _ step: Step) throws(CaseFileError) {
@@ -115,27 +74,11 @@ struct CaseCheck {
         }
     }
 
-    private func needPeer(_ name: String, _ line: Int) throws(CaseFileError) {
+    func needPeer(_ name: String, _ line: Int) throws(CaseFileError) {
         guard peers.contains(name) else { throw fail(line, "names peer '\(name)', which no earlier step connects", known: peers) }
     }
 
-    private func holds(_ gate: String) -> Bool {
-        instance.faults.rules.contains { $0.action == .hold(gate: gate) }
-    }
-
-    /// Whether the step is a call on the subject handle it names.
-    private func usesHandle(_ action: Action) -> Bool {
-        switch action {
-        case .socket, .churn, .cleanup, .bufferUntouched, .release, .peerSend, .peerRead, .peerReadAccepted, .peerClose,
-            .peerShutdown, .peerConnect, .wait, .wireQuiet:
-            false
-        case .listen, .accept, .connect, .send, .fill, .receive, .close, .shutdown, .setLinger, .setLingerRaw, .dontLinger,
-            .getLinger, .setBlocking, .duplicate, .startReceive, .startSend, .startAccept, .everyCall:
-            true
-        }
-    }
-
-    private func fail(_ line: Int, _ message: String, known: Set<String>) -> CaseFileError {
+    func fail(_ line: Int, _ message: String, known: Set<String>) -> CaseFileError {
         let names = known.isEmpty ? "" : " (there are: \(known.sorted().joined(separator: ", ")))"
         return CaseFileError(SourceLocation(file: file, line: line), message + names)
     }

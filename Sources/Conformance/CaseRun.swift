@@ -1,3 +1,4 @@
+import Basics
 import FaultInjection
 import Foundation
 import Harness
@@ -41,61 +42,34 @@ struct CallOutcome: Sendable {
     }
 }
 
-/// A call left running on a named thread.
-struct ThreadCall {
-    let step: Step
-    let call: BackgroundCall<CallOutcome>
-    var checked = false
-}
-
 /// One observation that contradicts the case, with the level it counts at.
 struct Finding {
     var level: Level
     var message: String
 }
 
-/// Runs one case instance against a fresh provider: setup, steps, expectations, audit.
+/// Runs one case instance against a fresh provider, in stages: the scene is set up, each step runs (its kind
+/// says how), the evidence for the final expectations is gathered and judged (`Judge`), and the tear-down
+/// audits what the provider gave back. The ladder is recorded as it goes. Never throws: every outcome is a result.
 final class CaseRun {
+    /// The bound of a wait on an event that the case expects (a peer ending, a FIN, a byte count).
+    static let waitLimit: Duration = .seconds(5)
+
     let instance: CaseInstance
     let options: RunOptions
     let subject: Subject
-    var handles: [String: SocketHandle] = [:] {
-        didSet {
-            // The fault plan's rules name handles as the case does.
-            for (name, handle) in handles where oldValue[name] != handle { faultLayer?.context.name(handle, name) }
-        }
-    }
     /// The fault layer around the provider, when the case runs through one.
-    var faultLayer: FaultLayer?
-    /// Handles closed successfully, still nameable by later steps (CLOSE-2).
-    var released: [String: SocketHandle] = [:]
-    var churned: [SocketHandle] = []
-    var receiveBuffers: [String: ReceiveBuffer] = [:]
-    var peerSent = 0
-    var cleanedUp = false
+    private(set) var faultLayer: FaultLayer?
+    let scene = Scene()
+    let ladder = LadderRecorder()
+    private(set) var findings: [Finding] = []
+    let caseDeadline: Deadline
+    var pcapPath: String?
+    /// When each main-thread step began: "at once" for a pending call counts from the one that ended it.
+    var mainStepStarts: [ContinuousClock.Instant] = []
     /// Threads whose call was found overdue at a `wait: returned`; joined at the end without a second finding.
     var overdue: Set<String> = []
-    var blocking: [String: Bool] = [:]
-    var peers: [String: PeerEnd] = [:]
-    var threads: [String: ThreadCall] = [:]
-    var operations: [String: OperationID] = [:]
-    var accepted = 0
-    var findings: [Finding] = []
-    var capture: LiveCapture?
-    var pcapPath: String?
-    /// Inodes of the subject's sockets in this case: its listener and its ends of the peers' connections.
-    var ownedInodes: Set<String> = []
-    var listeners: [PeerListener] = []
-    var stalled: [PeerSocket] = []
-    var mainStepStarts: [ContinuousClock.Instant] = []
-    var subjectListenAddress: SocketAddress?
-    let caseDeadline: Deadline
-    /// The case's time 0 for its ladder.
-    let origin = TimeOrigin()
-    /// The ladder's calls and steps, in the order they were noted.
-    var timeline: [LadderEvent] = []
-    /// The local ports of the harness's sockets in this case: segments from them come from the peer's side.
-    var peerPorts: Set<UInt16> = []
+    var cleanedUp = false
 
     init(_ instance: CaseInstance, options: RunOptions) {
         self.instance = instance
@@ -114,20 +88,27 @@ final class CaseRun {
             faultLayer = subject.provider as? FaultLayer
             // A fault that closes a handle closes it as a step would: through the audit.
             context.closer = { [subject] handle in try? subject.close(handle) }
+            // The fault plan's rules name handles as the case does.
+            scene.onNamed = { handle, name in context.name(handle, name) }
         }
         caseDeadline = Deadline(after: options.caseLimit)
     }
 
     var family: SocketAddress.Family { instance.setup.family }
+    var tolerances: Tolerances { options.tolerances }
 
     /// FNV-1a of the instance id: each case draws its own faults, whatever order the cases run in.
     static func stableHash(_ text: String) -> UInt64 {
         text.utf8.reduce(0xCBF2_9CE4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
     }
-    var tolerances: Tolerances { options.tolerances }
 
     func finding(_ message: String, line: Int? = nil) {
         findings.append(Finding(level: instance.level, message: line.map { "line \($0): \(message)" } ?? message))
+    }
+
+    /// A finding at a level of its own (the audit's: HANDLE-5 is a SHOULD whatever the case).
+    func finding(_ message: String, level: Level) {
+        findings.append(Finding(level: level, message: message))
     }
 
     /// Runs the case to its verdict; never throws.
@@ -139,27 +120,17 @@ final class CaseRun {
         do {
             do {
                 try setUp()
-                recordOwnedSockets(includingListener: true)
-                for step in instance.steps {
-                    try perform(step)
-                    if case .peerConnect = step.action { recordOwnedSockets(includingListener: false) }
-                }
-                recordOwnedSockets(includingListener: false)
-                try checkFinalExpectations()
+                scene.recordOwnedSockets(includingListener: true)
+                for step in instance.steps { try perform(step) }
+                scene.recordOwnedSockets(includingListener: false)
+                try judgeFinalExpectations()
             } catch is SetupFailed {
                 // The finding says which setup call failed; the audit still runs.
             } catch is StepsEnded {
                 // The finding says why the steps ended; the audit still runs.
             }
             try tearDown()
-            verdict =
-                findings.map(\.level).max().map { level in
-                    switch level {
-                    case .must: .fail
-                    case .should: .nonStrict
-                    case .info: .informational
-                    }
-                } ?? (instance.level == .info ? .informational : .pass)
+            verdict = Verdict.of(findings.map(\.level), caseLevel: instance.level)
             messages = findings.map(\.message)
         } catch let abort as CaseAbort {
             verdict = .error
@@ -172,88 +143,51 @@ final class CaseRun {
         }
         return CaseResult(
             id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
-            verdict: verdict, messages: messages, pcap: capture == nil ? nil : pcapPath, seconds: (ContinuousClock.now - started).seconds,
-            expectedDeviation: nil, faults: faultLayer.map { $0.log.map(\.description) }, ladder: drawLadder())
+            verdict: verdict, messages: messages, pcap: scene.capture == nil ? nil : pcapPath,
+            seconds: (ContinuousClock.now - started).seconds, expectedDeviation: nil, faults: faultLayer.map { $0.log.map(\.description) },
+            ladder: drawLadder())
     }
 
-    /// Notes which of the process's sockets are the subject's in this case, identified by the peers' port pairs
-    /// (unique while the connections live) and, while it is certainly still ours, the listener's port.
-    func recordOwnedSockets(includingListener: Bool) {
-        var pairs: Set<[UInt16]> = []
-        for peer in peers.values {
-            guard let local = try? peer.socket.localAddress, let remote = try? peer.socket.remoteAddress else { continue }
-            peerPorts.insert(local.port)
-            pairs.insert([remote.port, local.port])
-        }
-        let listenPort = includingListener ? subjectListenAddress?.port : nil
-        for entry in SocketInventory.sockets() {
-            if pairs.contains([entry.localPort, entry.remotePort])
-                || (entry.localPort == listenPort && entry.state == SocketInventory.listening)
-            {
-                ownedInodes.insert(entry.inode)
-            }
-        }
+    func drawLadder() -> Ladder {
+        ladder.draw(
+            provider: options.provider.name, faults: faultLayer?.timedLog ?? [], peers: scene.peers,
+            pcapPath: scene.capture == nil ? nil : pcapPath, peerPorts: scene.peerPorts.union(scene.listeners.map(\.address.port)))
     }
 
-    // MARK: - Setup
-
-    func startCapture(port: UInt16) throws {
-        guard options.capture else { return }
-        do {
-            capture = try LiveCapture(filter: LiveCapture.filter(ports: [port]), path: pcapPath)
-        } catch {
-            throw CaseAbort("capture: \(error.message)")
-        }
+    /// Runs one step: its kind says how.
+    func perform(_ step: Step) throws {
+        if step.isMain { mainStepStarts.append(.now) }
+        ladder.noteStep(step)
+        try step.action.perform(step, in: self)
     }
 
-    func setUp() throws {
-        let setup = instance.setup
-        switch setup.kind {
-        case .none:
-            return
-        case .listening:
-            let address = try listenSubject(name: "l")
-            try startCapture(port: address.port)
-        case .connected where setup.role == .client:
-            let listener = try harness { try PeerListener(family, receiveBuffer: instance.peer.receiveBuffer) }
-            listeners.append(listener)
-            try startCapture(port: listener.address.port)
-            let handle = try setupCall("socket") { [subject, family] () throws(SocketError) in try subject.provider.socket(family) }
-            handles["s"] = handle
-            if let size = setup.subjectSendBuffer {
-                try setupCall("setOption(sendBufferSize)") { [subject] () throws(SocketError) in
-                    try subject.provider.setOption(handle, .sendBufferSize, to: .size(size))
-                }
-            }
-            let address = listener.address
-            try setupCall("connect") { [subject] () throws(SocketError) in try subject.provider.connect(handle, to: address) }
-            peers["peer"] = PeerEnd(name: "peer", socket: try harness { try listener.accept() })
-        case .connected:
-            let address = try listenSubject(name: "l")
-            try startCapture(port: address.port)
-            let peerSocket = try harness { try PeerSocket.connect(to: address, receiveBuffer: instance.peer.receiveBuffer) }
-            peers["peer"] = PeerEnd(name: "peer", socket: peerSocket)
-            let listener = handles["l"]!
-            let (handle, _) = try setupCall("accept") { [subject] () throws(SocketError) in try subject.provider.accept(listener) }
-            handles["s"] = handle
-            if let size = setup.subjectSendBuffer {
-                try setupCall("setOption(sendBufferSize)") { [subject] () throws(SocketError) in
-                    try subject.provider.setOption(handle, .sendBufferSize, to: .size(size))
-                }
-            }
-            try setupCall("close(listener)") { [subject] () throws(SocketError) in try subject.close(listener) }
-            handles["l"] = nil
+    struct SetupFailed: Error {}
+
+    /// The remaining steps cannot be made meaningfully (a finding says why); the audit still runs.
+    struct StepsEnded: Error {}
+
+    // MARK: - What the steps use
+
+    /// The handle a step names; a name no step has created is an error in the case, found when it runs.
+    func handle(_ name: String, _ step: Step) throws -> SocketHandle {
+        if name == "bogus" { return SocketHandle(rawValue: 0x5EED_0000_0000_0001) }
+        if let handle = scene.handles[name] { return handle }
+        guard let handle = scene.released[name] else {
+            // After a finding (the call that should have made the handle failed) the steps end; otherwise the case is wrong.
+            if !findings.isEmpty { throw StepsEnded() }
+            throw CaseAbort("line \(step.line): no handle named '\(name)' exists at this step")
         }
-        peers["peer"]?.startReading(instance.peer.reads, until: caseDeadline)
+        // Outside an exclusive case a released value may already name another case's socket: the steps end here.
+        guard instance.exclusive || step.expect == .error(.notSocket) else {
+            finding("\(step.action.name) on \(name) not made: the handle was released earlier than the case expects")
+            throw StepsEnded()
+        }
+        return handle
     }
 
-    func listenSubject(name: String) throws -> SocketAddress {
-        let (handle, address) = try setupCall("listen") { [subject, family, instance] () throws(SocketError) in
-            try subject.listen(family, backlog: instance.setup.backlog)
-        }
-        handles[name] = handle
-        subjectListenAddress = address
-        return address
+    func peer(_ name: String, _ step: Step) throws -> PeerEnd {
+        guard let peer = scene.peers[name] else { throw CaseAbort("line \(step.line): no peer named '\(name)' exists at this step") }
+        return peer
     }
 
     /// A harness-side action; its failure is the harness's, not the provider's.
@@ -265,47 +199,64 @@ final class CaseRun {
         }
     }
 
-    /// A provider call made to set the case up, bounded by the watchdog; a failure is a finding that ends the case.
-    func setupCall<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws(SocketError) -> T) throws -> T {
-        let call = BackgroundCall("\(name)") { Result { () throws(SocketError) in try body() } }
-        let result = call.result(within: options.watchdog)
-        switch result {
-        case .success?:
-            noteCall("setup: \(name)", thread: "main", started: call.startedAt, returned: call.finishedAt, result: "success", failed: false)
-        case .failure(let error)?:
-            noteCall("setup: \(name)", thread: "main", started: call.startedAt, returned: call.finishedAt, result: error.name, failed: true)
-        case nil: noteStuckCall("setup: \(name)", thread: "main", started: call.startedAt)
-        }
-        guard let result else {
-            throw CaseAbort("provider did not return from \(name) within \(options.watchdog) (setting the case up)")
-        }
-        switch result {
-        case .success(let value): return value
-        case .failure(let error):
-            finding("setting the case up, \(name) failed with \(error.name)")
-            throw SetupFailed()
+    func connectTarget(_ target: ConnectTarget) throws -> SocketAddress {
+        switch target {
+        case .peer:
+            if let listener = scene.listeners.first { return listener.address }
+            let listener = try harness { try PeerListener(family, receiveBuffer: instance.peer.receiveBuffer) }
+            scene.listeners.append(listener)
+            return listener.address
+        case .stalled:
+            // A listener whose accept queue is full drops new SYNs, so a connect to it stays in progress.
+            let listener = try harness { try PeerListener(family, backlog: 0) }
+            scene.listeners.append(listener)
+            scene.stalled.append(try harness { try PeerSocket.connect(to: listener.address) })
+            return listener.address
         }
     }
 
-    struct SetupFailed: Error {}
-
-    /// The remaining steps cannot be made meaningfully (a finding says why); the audit still runs.
-    struct StepsEnded: Error {}
-}
-
-/// A receive's buffer, kept after the call returns so that a later write into it can be seen (PEND-7).
-final class ReceiveBuffer: @unchecked Sendable {
-    static let sentinel: UInt8 = 0xEE
-    let memory: UnsafeMutableRawBufferPointer
-    var returned = 0
-
-    init(size: Int) {
-        memory = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
-        memory.initializeMemory(as: UInt8.self, repeating: Self.sentinel)
+    /// Makes a subject call on the step's thread. On `main` it waits (bounded by the watchdog) and checks the result;
+    /// on another thread it leaves the call running, to be checked when a `wait: returned` step or the end collects it.
+    func subjectCall(_ step: Step, _ body: @escaping @Sendable () throws(SocketError) -> CallOutcome.Value) throws {
+        let label = "\(step.action.name) on \(step.handle) (line \(step.line))"
+        let zeroIsEndOfStream = step.action.zeroIsEndOfStream
+        let call = BackgroundCall(label) {
+            let started = ContinuousClock.now
+            let result = Result { () throws(SocketError) in try body() }
+            return CallOutcome(result: result, startedAt: started, returnedAt: .now, zeroIsEndOfStream: zeroIsEndOfStream)
+        }
+        if !step.isMain {
+            if scene.threads[step.thread].map({ $0.call.finishedAt == nil }) == true {
+                throw CaseAbort("line \(step.line): thread '\(step.thread)' still has a call pending")
+            }
+            scene.threads[step.thread] = ThreadCall(step: step, call: call)
+            return
+        }
+        guard let outcome = call.result(within: options.watchdog) else {
+            ladder.noteStuckCall(step.action.callText(step), thread: step.thread, started: call.startedAt)
+            throw CaseAbort("provider did not return from \(step.action.name) within \(options.watchdog) (line \(step.line))")
+        }
+        absorb(outcome, of: step, reference: outcome.startedAt)
     }
 
-    deinit { memory.deallocate() }
-
-    /// Bytes past what the call returned that are no longer the sentinel.
-    var writtenAfter: Int { memory[returned...].filter { $0 != Self.sentinel }.count }
+    /// Records what a returned call produced (handles, accepted bytes, operations) and judges it.
+    func absorb(_ outcome: CallOutcome, of step: Step, reference: ContinuousClock.Instant) {
+        ladder.noteCall(step.action.callText(step), thread: step.thread, outcome)
+        switch outcome.result {
+        case .success(.handle(let handle)):
+            if let name = step.action.newHandle { scene.handles[name] = handle }
+        case .success(.count(let count)):
+            if step.action.addsToAccepted { scene.accepted += count }
+        case .success(.operation(let id)):
+            if let name = step.action.newOperation { scene.operations[name] = id }
+        default:
+            break
+        }
+        if case .success = outcome.result, step.action is CloseStep, let handle = scene.handles[step.handle] {
+            scene.released[step.handle] = handle
+            scene.handles[step.handle] = nil
+        }
+        let judged = Judge.call(outcome, of: step, expected: step.expect ?? .ok, reference: reference, tolerances: tolerances)
+        for message in judged { finding(message, line: step.line) }
+    }
 }

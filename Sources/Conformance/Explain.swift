@@ -61,59 +61,7 @@ public enum Explainer {
     }
 
     static func describe(_ step: Step) -> String {
-        let on = " on \(step.handle)"
-        var text: String
-        switch step.action {
-        case .socket(let name): text = "create a socket, named \(name)"
-        case .listen: text = "listen\(on)"
-        case .accept(let name): text = "accept\(on), naming the new handle \(name)"
-        case .connect(let target):
-            text =
-                target == .stalled
-                ? "connect\(on) to a listener whose queue is full (stays in progress)" : "connect\(on) to the peer's listener"
-        case .send(let bytes): text = "send \(sizeText(bytes))\(on)"
-        case .fill(let limit):
-            text = "send\(on) without blocking until the provider would block (the peer's window and the buffers are full)"
-            if let limit { text += " or \(sizeText(limit)) are accepted" }
-        case .receive(let bytes): text = "receive up to \(sizeText(bytes))\(on)"
-        case .close: text = "close \(step.handle)"
-        case .shutdown(let direction):
-            text =
-                "shutdown(\(["receive", "send", "both"].indices.contains(Int(direction)) ? ["receive", "send", "both"][Int(direction)] : String(direction)))\(on)"
-        case .setLinger(let linger): text = "set \(linger)\(on)"
-        case .setLingerRaw(let on_, let seconds): text = "set linger {on: \(on_), seconds: \(seconds)}\(on)"
-        case .dontLinger(let flag): text = "set SO_DONTLINGER \(flag)\(on)"
-        case .getLinger(let expected): text = "read linger\(on); it must read back \(expected)"
-        case .setBlocking(let flag): text = "make \(step.handle) \(flag ? "blocking" : "nonblocking")"
-        case .duplicate(let name): text = "duplicate \(step.handle), naming the copy \(name)"
-        case .startReceive(let name, let bytes): text = "start an asynchronous receive of \(sizeText(bytes))\(on), named \(name)"
-        case .startSend(let name, let bytes): text = "start an asynchronous send of \(sizeText(bytes))\(on), named \(name)"
-        case .startAccept(let name): text = "start an asynchronous accept\(on), named \(name)"
-        case .everyCall: text = "call send, receive, shutdown, options, blocking, duplicate and close\(on)"
-        case .churn(let count): text = "create and close \(count) sockets"
-        case .peerSend(let peer, let bytes): text = "the \(peer) sends \(sizeText(bytes))"
-        case .peerRead(let peer, let bytes): text = "the \(peer) reads \(bytes.map(sizeText) ?? "until the stream ends")"
-        case .peerReadAccepted(let peer): text = "the \(peer) reads every byte accepted so far"
-        case .peerClose(let peer, let abortive): text = "the \(peer) closes \(abortive ? "abortively (RST)" : "gracefully")"
-        case .peerShutdown(let peer): text = "the \(peer) shuts down sending (FIN)"
-        case .peerConnect(let name): text = "a new peer, \(name), connects to the subject's listener"
-        case .wireQuiet: text = "nothing from the subject reaches the wire (no FIN, no RST)"
-        case .cleanup: text = "run the provider's cleanup (every handle still open is closed abortively and released)"
-        case .release(let gate): text = "release the calls the fault plan holds on gate \(gate)"
-        case .bufferUntouched(let thread):
-            text = "the buffer of the receive on thread \(thread) holds nothing written after the call returned"
-        case .wait(let wait):
-            switch wait {
-            case .pending(let thread): text = "wait until the call on thread \(thread) is pending inside the provider"
-            case .returned(let thread): text = "wait until the call on thread \(thread) returns"
-            case .peerRead(let peer, let bytes): text = "wait until the \(peer) has read \(bytes.map(sizeText) ?? "every accepted byte")"
-            case .peerEnding(let peer, let ending): text = "wait until the \(peer)'s reading ends with \(ending.rawValue)"
-            case .completed(let operation): text = "wait until \(operation) completes"
-            case .acknowledged: text = "wait until the peer has acknowledged every accepted byte (on the wire)"
-            case .released(let name): text = "wait until the provider has released \(name) (through the upcalls)"
-            case .delivered: text = "wait until the subject has acknowledged every byte the peer sent (on the wire)"
-            }
-        }
+        var text = step.words
         if !step.isMain { text += ", on thread \(step.thread)" }
         if let expect = step.expect { text += "; expect \(expect)" }
         if let timing = step.timing { text += ", \(timing)" }

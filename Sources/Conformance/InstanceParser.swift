@@ -10,11 +10,7 @@ struct InstanceParser {
     let parameters: [(name: String, value: String)]
 
     static let stepKeys: Set<String> = ["handle", "thread", "expect", "within", "about", "as", "peer", "bytes"]
-    static let actions: Set<String> = [
-        "socket", "listen", "accept", "connect", "send", "fill", "receive", "close", "shutdown", "linger", "dont-linger", "get-linger",
-        "blocking", "duplicate", "start-receive", "start-send", "start-accept", "every-call", "churn", "peer-send", "peer-read",
-        "peer-close", "peer-shutdown", "peer-connect", "wait", "wire-quiet", "cleanup", "buffer-untouched", "release",
-    ]
+    static let actions = Set(StepKinds.byKeyword.keys)
 
     func parse(_ root: Node) throws(CaseFileError) -> CaseInstance {
         let fields = Dictionary(try reader.mapping(root, what: "a case"), uniquingKeysWith: { first, _ in first })
@@ -109,84 +105,9 @@ struct InstanceParser {
         var handle = try extra["handle"].map { node throws(CaseFileError) in try reader.string(node, "the handle") } ?? defaultHandle
         let thread = try extra["thread"].map { node throws(CaseFileError) in try reader.string(node, "the thread") } ?? "main"
         let peerName = try extra["peer"].map { node throws(CaseFileError) in try reader.string(node, "the peer") } ?? "peer"
-        func named(_ what: String) throws(CaseFileError) -> String {
-            guard let node = extra["as"] else { throw reader.fail(node, "'\(name)' needs 'as: NAME' for the \(what) it makes") }
-            return try reader.string(node, "the name")
-        }
-        func bytes(default value: Int) throws(CaseFileError) -> Int {
-            try extra["bytes"].map { node throws(CaseFileError) in try reader.size(node, "the byte count") } ?? value
-        }
-        let action: Action
-        switch name {
-        case "socket": action = .socket(as: try reader.string(argument, "the new handle's name"))
-        case "listen":
-            handle = try reader.string(argument, "the handle")
-            action = .listen
-        case "accept":
-            handle = try reader.string(argument, "the listening handle")
-            action = .accept(as: try named("handle"))
-        case "connect":
-            let text = try reader.string(argument, "where to connect")
-            guard let target = ConnectTarget(rawValue: text) else {
-                throw reader.fail(argument, "expected where to connect as peer or stalled, not '\(text)'")
-            }
-            action = .connect(to: target)
-        case "send": action = .send(bytes: try reader.size(argument, "the bytes to send"))
-        case "fill":
-            handle = try reader.string(argument, "the handle")
-            action = .fill(limit: try extra["bytes"].map { node throws(CaseFileError) in try reader.size(node, "the most bytes to send") })
-        case "receive": action = .receive(bytes: try reader.size(argument, "the bytes to receive"))
-        case "close", "every-call":
-            handle = try reader.string(argument, "the handle")
-            action = name == "close" ? .close : .everyCall
-        case "shutdown":
-            let text = try reader.string(argument, "the direction")
-            let directions: [String: Int32] = ["receive": 0, "send": 1, "both": 2]
-            guard let direction = directions[text] ?? Int32(text) else {
-                throw reader.fail(argument, "expected the direction as send, receive, both or a number, not '\(text)'")
-            }
-            action = .shutdown(direction)
-        case "linger": action = try parseLinger(argument)
-        case "dont-linger": action = .dontLinger(try reader.bool(argument, "dont-linger"))
-        case "get-linger":
-            guard case .setLinger(let linger) = try parseLinger(argument) else {
-                throw reader.fail(argument, "expected the linger value to read back as off, 0 or a timeout such as 2s")
-            }
-            action = .getLinger(expected: linger)
-        case "blocking": action = .setBlocking(try reader.bool(argument, "blocking"))
-        case "duplicate":
-            handle = try reader.string(argument, "the handle")
-            action = .duplicate(as: try named("handle"))
-        case "start-receive":
-            action = .startReceive(as: try reader.string(argument, "the operation's name"), bytes: try bytes(default: 65536))
-        case "start-send": action = .startSend(as: try reader.string(argument, "the operation's name"), bytes: try bytes(default: 65536))
-        case "start-accept":
-            handle = try extra["handle"].map { node throws(CaseFileError) in try reader.string(node, "the handle") } ?? "l"
-            action = .startAccept(as: try reader.string(argument, "the operation's name"))
-        case "churn": action = .churn(try reader.integer(argument, "how many sockets to create and close", in: 0...100_000))
-        case "peer-send": action = .peerSend(peer: peerName, bytes: try reader.size(argument, "the bytes the peer sends"))
-        case "peer-read":
-            let text = try reader.string(argument, "the bytes the peer reads")
-            switch text {
-            case "all": action = .peerRead(peer: peerName, bytes: nil)
-            case "accepted": action = .peerReadAccepted(peer: peerName)
-            default:
-                action = .peerRead(peer: peerName, bytes: try reader.size(argument, "the bytes the peer reads (all, accepted or a count)"))
-            }
-        case "peer-close":
-            let text = try reader.string(argument, "how the peer closes")
-            guard text == "graceful" || text == "abortive" else {
-                throw reader.fail(argument, "expected how the peer closes as graceful or abortive, not '\(text)'")
-            }
-            action = .peerClose(peer: peerName, abortive: text == "abortive")
-        case "peer-shutdown": action = .peerShutdown(peer: try reader.string(argument, "the peer"))
-        case "peer-connect": action = .peerConnect(as: try reader.string(argument, "the new peer's name"))
-        case "wire-quiet": action = .wireQuiet
-        case "cleanup": action = .cleanup
-        case "release": action = .release(gate: try reader.string(argument, "the gate"))
-        case "buffer-untouched": action = .bufferUntouched(thread: try reader.string(argument, "the thread of the receive"))
-        default: action = .wait(try parseWait(argument))
-        }
+        var syntax = StepSyntax(reader: reader, node: node, keyword: name, argument: argument, extra: extra, handle: handle, peer: peerName)
+        let action = try StepKinds.byKeyword[name]!.parse(&syntax)
+        handle = syntax.handle
         var expect: CallExpectation?
         if let node = extra["expect"] { expect = try parseResult(node) }
         var timing: Timing?
@@ -195,30 +116,8 @@ struct InstanceParser {
             timing = text == "at-once" ? .atOnce : .within(try reader.duration(node, "within (at-once or a duration)"))
         }
         if let node = extra["about"] { timing = .about(try reader.duration(node, "about")) }
-        if thread != "main", case .wait = action { throw reader.fail(node, "a wait runs on the main thread; remove 'thread'") }
+        if thread != "main", action is WaitStep { throw reader.fail(node, "a wait runs on the main thread; remove 'thread'") }
         return Step(action: action, handle: handle, thread: thread, expect: expect, timing: timing, line: node.mark?.line ?? 0)
-    }
-
-    func parseLinger(_ node: Node) throws(CaseFileError) -> Action {
-        if let fields = node.mapping {
-            var on: Bool?
-            var seconds: Int?
-            for (key, value) in try reader.mapping(.mapping(fields), what: "a linger value", allowed: ["on", "seconds"]) {
-                if key == "on" {
-                    on = try reader.bool(value, "on")
-                } else {
-                    seconds = try reader.integer(value, "seconds", in: Int(Int32.min)...Int(Int32.max))
-                }
-            }
-            guard let on, let seconds else { throw reader.fail(node, "a raw linger value needs both 'on' and 'seconds'") }
-            return .setLingerRaw(on: on, seconds: seconds)
-        }
-        let text = try reader.string(node, "the linger value")
-        if text == "off" { return .setLinger(.off) }
-        if let seconds = Int32(text).map(Int.init) ?? NodeReader.parseDuration(text).map({ Int($0.components.seconds) }) {
-            return .setLinger(.timeout(seconds))
-        }
-        throw reader.fail(node, "expected linger as off, a timeout in seconds (0 is abortive) such as 1s, or {on: BOOL, seconds: N}")
     }
 
     func parseResult(_ node: Node) throws(CaseFileError) -> CallExpectation {
@@ -238,37 +137,6 @@ struct InstanceParser {
             }
         }
         return results.count == 1 ? results[0] : .oneOf(results)
-    }
-
-    func parseWait(_ node: Node) throws(CaseFileError) -> Wait {
-        if node.scalar != nil {
-            let text = try reader.string(node, "the event")
-            switch text {
-            case "acknowledged": return .acknowledged
-            case "delivered": return .delivered
-            default: throw reader.fail(node, "expected the event as a mapping such as {pending: sender}, or acknowledged, or delivered")
-            }
-        }
-        let pairs = try reader.mapping(
-            node, what: "a wait", allowed: ["pending", "returned", "peer-read", "peer-ending", "completed", "released", "peer"])
-        let fields = Dictionary(pairs, uniquingKeysWith: { first, _ in first })
-        let peer = try fields["peer"].map { node throws(CaseFileError) in try reader.string(node, "the peer") } ?? "peer"
-        if let thread = fields["pending"] { return .pending(thread: try reader.string(thread, "the thread")) }
-        if let thread = fields["returned"] { return .returned(thread: try reader.string(thread, "the thread")) }
-        if let operation = fields["completed"] { return .completed(operation: try reader.string(operation, "the operation")) }
-        if let handle = fields["released"] { return .released(handle: try reader.string(handle, "the handle")) }
-        if let amount = fields["peer-read"] {
-            let text = try reader.string(amount, "the bytes")
-            return .peerRead(peer: peer, bytes: text == "accepted" ? nil : try reader.size(amount, "the bytes the peer has read"))
-        }
-        if let ending = fields["peer-ending"] {
-            let text = try reader.string(ending, "the ending")
-            guard let parsed = Ending(rawValue: text), parsed != .open else {
-                throw reader.fail(ending, "expected the peer's ending as end-of-stream or reset, not '\(text)'")
-            }
-            return .peerEnding(peer: peer, ending: parsed)
-        }
-        throw reader.fail(node, "a wait needs one of pending, returned, peer-read, peer-ending, completed")
     }
 
     func parseExpect(_ node: Node, setup: Setup) throws(CaseFileError) -> FinalExpectations {

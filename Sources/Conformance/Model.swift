@@ -75,9 +75,62 @@ public struct CaseInstance: Sendable {
     public var location: SourceLocation
 }
 
+/// An instance is coded whole for a worker process, which runs it as it is.
+extension CaseInstance: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case id, caseID, title, statements, level, requires, requirementNames, why, exclusive, parameters, setup, peer, steps, faults
+        case expect, location
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        id = try values.decode(String.self, forKey: .id)
+        caseID = try values.decode(String.self, forKey: .caseID)
+        title = try values.decode(String.self, forKey: .title)
+        statements = try values.decode([String].self, forKey: .statements)
+        level = try values.decode(Level.self, forKey: .level)
+        requires = try values.decode(ProviderCapabilities.self, forKey: .requires)
+        requirementNames = try values.decode([String].self, forKey: .requirementNames)
+        why = try values.decodeIfPresent(String.self, forKey: .why)
+        exclusive = try values.decode(Bool.self, forKey: .exclusive)
+        parameters = try values.decode([[String]].self, forKey: .parameters).map { pair in
+            guard pair.count == 2 else {
+                throw DecodingError.dataCorruptedError(forKey: .parameters, in: values, debugDescription: "a parameter is [name, value]")
+            }
+            return (pair[0], pair[1])
+        }
+        setup = try values.decode(Setup.self, forKey: .setup)
+        peer = try values.decode(PeerBehaviour.self, forKey: .peer)
+        steps = try values.decode([Step].self, forKey: .steps)
+        faults = try values.decode(FaultPlan.self, forKey: .faults)
+        expect = try values.decode(FinalExpectations.self, forKey: .expect)
+        location = try values.decode(SourceLocation.self, forKey: .location)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var values = encoder.container(keyedBy: CodingKeys.self)
+        try values.encode(id, forKey: .id)
+        try values.encode(caseID, forKey: .caseID)
+        try values.encode(title, forKey: .title)
+        try values.encode(statements, forKey: .statements)
+        try values.encode(level, forKey: .level)
+        try values.encode(requires, forKey: .requires)
+        try values.encode(requirementNames, forKey: .requirementNames)
+        try values.encodeIfPresent(why, forKey: .why)
+        try values.encode(exclusive, forKey: .exclusive)
+        try values.encode(parameters.map { [$0.name, $0.value] }, forKey: .parameters)
+        try values.encode(setup, forKey: .setup)
+        try values.encode(peer, forKey: .peer)
+        try values.encode(steps, forKey: .steps)
+        try values.encode(faults, forKey: .faults)
+        try values.encode(expect, forKey: .expect)
+        try values.encode(location, forKey: .location)
+    }
+}
+
 /// What exists when the steps begin.
-public struct Setup: Sendable {
-    public enum Kind: String, Sendable {
+public struct Setup: Sendable, Codable {
+    public enum Kind: String, Sendable, Codable {
         /// A connection between subject handle `s` and the peer `peer`.
         case connected
         /// A subject handle `l` listening; peers connect with `peer-connect`.
@@ -94,8 +147,8 @@ public struct Setup: Sendable {
 }
 
 /// How the harness's peer reads.
-public struct PeerBehaviour: Sendable {
-    public enum Reading: Sendable, Equatable {
+public struct PeerBehaviour: Sendable, Codable {
+    public enum Reading: Sendable, Equatable, Codable {
         /// Reads everything as it arrives.
         case atOnce
         /// Reads `chunk` bytes, then waits `pause`: a slow reader.
@@ -110,7 +163,8 @@ public struct PeerBehaviour: Sendable {
 
 /// A named thread's call or a harness action, in order.
 public struct Step: Sendable {
-    public var action: Action
+    /// What the step does: its kind, with everything about it (see `StepKind`).
+    var action: any StepKind
     /// The subject handle it names.
     public var handle: String
     /// The thread that makes the call; `main` waits for it, any other leaves it running.
@@ -120,89 +174,48 @@ public struct Step: Sendable {
     public var line: Int
 
     public var isMain: Bool { thread == "main" }
+
+    /// The step's keyword in the scenario language (`send`, `wait`...).
+    public var name: String { action.name }
+
+    /// What the step does, in `teardown explain`'s words.
+    public var words: String { action.explain(self) }
 }
 
-/// What a step does.
-public enum Action: Sendable {
-    case socket(as: String)
-    case listen
-    case accept(as: String)
-    case connect(to: ConnectTarget)
-    case send(bytes: Int)
-    /// Sends without blocking until the provider would block, or `limit` bytes.
-    case fill(limit: Int?)
-    case receive(bytes: Int)
-    case close
-    case shutdown(Int32)
-    case setLinger(Linger)
-    case setLingerRaw(on: Bool, seconds: Int)
-    /// `SO_DONTLINGER`: true turns linger off and keeps the timeout.
-    case dontLinger(Bool)
-    case getLinger(expected: Linger)
-    case setBlocking(Bool)
-    case duplicate(as: String)
-    case startReceive(as: String, bytes: Int)
-    case startSend(as: String, bytes: Int)
-    case startAccept(as: String)
-    /// Every call on the handle (send, receive, shutdown, options, duplicate, close), each expected to fail the same way.
-    case everyCall
-    /// Creates this many sockets and keeps them open until the case ends.
-    case churn(Int)
-    /// Runs the provider's cleanup now (the end of the case then only audits).
-    case cleanup
-    /// The buffer of the receive made on this thread still holds only what the call returned.
-    case bufferUntouched(thread: String)
-    /// Releases the calls a fault plan holds on this gate.
-    case release(gate: String)
-    case peerSend(peer: String, bytes: Int)
-    case peerRead(peer: String, bytes: Int?)
-    /// The peer reads until it has every byte accepted so far.
-    case peerReadAccepted(peer: String)
-    case peerClose(peer: String, abortive: Bool)
-    case peerShutdown(peer: String)
-    case peerConnect(as: String)
-    case wait(Wait)
-    /// Nothing from the subject reaches the wire (no FIN, no RST) within the settle time.
-    case wireQuiet
+/// A step is coded with its kind's keyword, so that a worker process gets the same kind back.
+extension Step: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case kind, action, handle, thread, expect, timing, line
+    }
 
-    /// The name in the scenario language.
-    public var name: String {
-        switch self {
-        case .socket: "socket"
-        case .listen: "listen"
-        case .accept: "accept"
-        case .connect: "connect"
-        case .send: "send"
-        case .fill: "fill"
-        case .receive: "receive"
-        case .close: "close"
-        case .shutdown: "shutdown"
-        case .setLinger, .setLingerRaw: "linger"
-        case .dontLinger: "dont-linger"
-        case .getLinger: "get-linger"
-        case .setBlocking: "blocking"
-        case .duplicate: "duplicate"
-        case .startReceive: "start-receive"
-        case .startSend: "start-send"
-        case .startAccept: "start-accept"
-        case .everyCall: "every-call"
-        case .churn: "churn"
-        case .peerSend: "peer-send"
-        case .peerRead, .peerReadAccepted: "peer-read"
-        case .peerClose: "peer-close"
-        case .peerShutdown: "peer-shutdown"
-        case .peerConnect: "peer-connect"
-        case .wait: "wait"
-        case .wireQuiet: "wire-quiet"
-        case .cleanup: "cleanup"
-        case .bufferUntouched: "buffer-untouched"
-        case .release: "release"
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        let keyword = try values.decode(String.self, forKey: .kind)
+        guard let kind = StepKinds.byKeyword[keyword] else {
+            throw DecodingError.dataCorruptedError(forKey: .kind, in: values, debugDescription: "no step kind '\(keyword)'")
         }
+        action = try kind.init(from: values.superDecoder(forKey: .action))
+        handle = try values.decode(String.self, forKey: .handle)
+        thread = try values.decode(String.self, forKey: .thread)
+        expect = try values.decodeIfPresent(CallExpectation.self, forKey: .expect)
+        timing = try values.decodeIfPresent(Timing.self, forKey: .timing)
+        line = try values.decode(Int.self, forKey: .line)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var values = encoder.container(keyedBy: CodingKeys.self)
+        try values.encode(action.name, forKey: .kind)
+        try action.encode(to: values.superEncoder(forKey: .action))
+        try values.encode(handle, forKey: .handle)
+        try values.encode(thread, forKey: .thread)
+        try values.encodeIfPresent(expect, forKey: .expect)
+        try values.encodeIfPresent(timing, forKey: .timing)
+        try values.encode(line, forKey: .line)
     }
 }
 
 /// Where a `connect` step goes.
-public enum ConnectTarget: String, Sendable {
+public enum ConnectTarget: String, Sendable, Codable {
     /// A harness listener that accepts.
     case peer
     /// A harness listener whose accept queue is full: the connect stays in progress until the step's thread is woken.
@@ -210,7 +223,7 @@ public enum ConnectTarget: String, Sendable {
 }
 
 /// An event a `wait` step waits for; every wait has a deadline.
-public enum Wait: Sendable {
+public enum Wait: Sendable, Codable {
     /// The call on this thread is pending inside the provider (asleep in a system call).
     case pending(thread: String)
     /// The call on this thread has returned.
@@ -237,7 +250,7 @@ public enum Ending: String, Sendable, Codable {
 }
 
 /// What a call must return.
-public enum CallExpectation: Sendable, Equatable, CustomStringConvertible {
+public enum CallExpectation: Sendable, Equatable, Codable, CustomStringConvertible {
     case ok
     case error(SocketError)
     /// A receive that returns end-of-stream (0 bytes).
@@ -259,7 +272,7 @@ public enum CallExpectation: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// When a call must return, measured from the call (or, for a pending call, from the step that ended it).
-public enum Timing: Sendable, Equatable, CustomStringConvertible {
+public enum Timing: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Within the "at once" tolerance.
     case atOnce
     /// "About t": between t minus the early tolerance and t plus the late one.
@@ -277,15 +290,15 @@ public enum Timing: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// What must hold when the steps are done.
-public struct FinalExpectations: Sendable {
+public struct FinalExpectations: Sendable, Codable {
     public var peers: [PeerExpectation] = []
     public var wire: [WireExpectation] = []
     public var operations: [OperationExpectation] = []
 }
 
 /// What a peer read.
-public struct PeerExpectation: Sendable {
-    public enum Amount: Sendable, Equatable {
+public struct PeerExpectation: Sendable, Codable {
+    public enum Amount: Sendable, Equatable, Codable {
         /// Every byte `send` accepted.
         case accepted
         /// A prefix, possibly empty, of the accepted bytes.
@@ -301,15 +314,15 @@ public struct PeerExpectation: Sendable {
 }
 
 /// What one side put on the wire.
-public struct WireExpectation: Sendable {
-    public enum Fin: Sendable, Equatable {
+public struct WireExpectation: Sendable, Codable {
+    public enum Fin: Sendable, Equatable, Codable {
         /// At N+1, where N is the total of the byte counts `send` accepted.
         case afterAccepted
         case none
         case present
     }
 
-    public enum Reset: Sendable, Equatable {
+    public enum Reset: Sendable, Equatable, Codable {
         case none
         case present
         /// Present, and after the side's FIN.
@@ -326,7 +339,7 @@ public struct WireExpectation: Sendable {
 }
 
 /// How an asynchronous operation must complete.
-public struct OperationExpectation: Sendable {
+public struct OperationExpectation: Sendable, Codable {
     public var operation: String
     public var result: CallExpectation
     public var line: Int

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Harness
 import ProviderInterface
@@ -89,14 +90,11 @@ final class PeerEnd: @unchecked Sendable {
 
     /// Waits until `predicate` holds for what has been read; false when the deadline comes first.
     func wait(within timeout: Duration, until predicate: (Int, Ending) -> Bool) -> Bool {
-        let deadline = Date.now.addingTimeInterval(timeout.seconds)
         condition.lock()
         defer { condition.unlock() }
-        while !predicate(bytes.count, ending) {
-            if !readerRunning { return false }
-            if !condition.wait(until: deadline) { return predicate(bytes.count, ending) }
-        }
-        return true
+        // A reader that has stopped will read nothing more: no use waiting for it.
+        _ = condition.wait(until: Deadline(after: timeout)) { predicate(bytes.count, ending) || !readerRunning }
+        return predicate(bytes.count, ending)
     }
 
     /// What has been read so far, and how the stream ended if it has.

@@ -22,8 +22,6 @@ public struct RunOptions: Sendable {
     public var seed: UInt64 = 1
     /// A plan applied to every case, besides the case's own (`--faults`).
     public var faults = FaultPlan()
-    /// The file that plan came from, for worker processes to load it again.
-    public var faultsFile: String?
     /// Whether every case runs through the fault layer, even with an empty plan.
     public var throughFaultLayer = false
     /// Runs a case somewhere else (a worker process) instead of in this process; gets the instance and the
@@ -35,48 +33,77 @@ public struct RunOptions: Sendable {
 
 /// Runs case instances concurrently and collects their results in the instances' order.
 public enum Runner {
-    /// Runs `instances`; `progress` is called (from any thread, one at a time) as each finishes.
+    /// Instances to run against one provider, with that provider's options.
+    public struct Batch: Sendable {
+        public var instances: [CaseInstance]
+        public var options: RunOptions
+
+        public init(_ instances: [CaseInstance], options: RunOptions) {
+            self.instances = instances
+            self.options = options
+        }
+    }
+
+    /// Runs `instances`, `options.jobs` at a time; `progress` is called (from any thread, one at a time) as each
+    /// finishes, with the count finished so far.
     public static func run(
         _ instances: [CaseInstance], options: RunOptions, progress: @escaping @Sendable (Int, CaseResult) -> Void = { _, _ in }
     ) -> [CaseResult] {
-        let state = RunState(count: instances.count)
-        // Cases that name released handles run alone, after the others: a released value may be reused
-        // for another case's socket by a provider whose handles are descriptors.
-        let shared = instances.indices.filter { !instances[$0].exclusive }
-        let alone = instances.indices.filter { instances[$0].exclusive }
-        runQueue(shared, instances, options: options, workers: options.jobs, state: state, progress: progress)
-        runQueue(alone, instances, options: options, workers: 1, state: state, progress: progress)
-        return state.results
+        let finished = RunState(count: 0)
+        return run([Batch(instances, options: options)], workers: options.jobs) { _, result in
+            finished.count { progress($0, result) }
+        }[0]
     }
 
-    static func runQueue(
-        _ indices: [Int], _ instances: [CaseInstance], options: RunOptions, workers: Int, state: RunState,
-        progress: @escaping @Sendable (Int, CaseResult) -> Void
-    ) {
-        guard !indices.isEmpty else { return }
-        let capabilities = options.provider.capabilities
-        let queue = WorkQueue(indices)
+    /// Runs several batches (one provider each) over one pool of `workers` threads; returns each batch's results
+    /// in its instances' order. `progress` is called (from any thread, one at a time) with the batch's index.
+    ///
+    /// Cases that name released handles (`exclusive`) run after the others, one at a time within their batch: a
+    /// released value may be reused for another case's socket by a provider whose handles are descriptors.
+    public static func run(
+        _ batches: [Batch], workers: Int, progress: @escaping @Sendable (Int, CaseResult) -> Void = { _, _ in }
+    ) -> [[CaseResult]] {
+        let states = batches.map { RunState(count: $0.instances.count) }
+        let capabilities = batches.map { $0.options.provider.capabilities }
+        let runOne: @Sendable (Int, Int) -> Void = { batch, index in
+            let result = runInstance(batches[batch].instances[index], options: batches[batch].options, capabilities: capabilities[batch])
+            states[batch].finish(index, result) { _, result in progress(batch, result) }
+        }
+        let shared = batches.indices.flatMap { batch in
+            batches[batch].instances.indices.filter { !batches[batch].instances[$0].exclusive }.map { (batch, $0) }
+        }
+        inPool(shared, workers: workers) { runOne($0.0, $0.1) }
+        let exclusive = batches.indices.filter { batch in batches[batch].instances.contains(where: \.exclusive) }
+        inPool(exclusive, workers: workers) { batch in
+            for index in batches[batch].instances.indices where batches[batch].instances[index].exclusive { runOne(batch, index) }
+        }
+        return states.map(\.results)
+    }
+
+    /// Runs `work` on every item, at most `workers` at a time, each on a thread of the pool; returns when all are done.
+    static func inPool<Item: Sendable>(_ items: [Item], workers: Int, _ work: @escaping @Sendable (Item) -> Void) {
+        guard !items.isEmpty else { return }
+        let queue = WorkQueue(Array(items.indices))
         let group = DispatchGroup()
-        for _ in 0..<max(1, min(workers, indices.count)) {
+        for _ in 0..<max(1, min(workers, items.count)) {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
-                while let index = queue.next() {
-                    let instance = instances[index]
-                    let result: CaseResult
-                    if let missing = missingCapabilities(instance, capabilities) {
-                        result = skipped(instance, "the \(options.provider) provider lacks: \(missing)")
-                    } else if let isolation = options.isolation {
-                        result = isolation(instance, options.captureDirectory)
-                    } else {
-                        let path = options.captureDirectory.map { "\($0)/\(fileName(instance.id)).pcap" }
-                        result = CaseRun(instance, options: options).run(pcapPath: path)
-                    }
-                    state.finish(index, result, progress)
-                }
+                while let index = queue.next() { work(items[index]) }
             }
         }
         group.wait()
+    }
+
+    /// One instance's result: skipped when the provider lacks a capability it requires; otherwise run here, or
+    /// where the options' isolation sends it (a worker process).
+    static func runInstance(_ instance: CaseInstance, options: RunOptions, capabilities: ProviderCapabilities) -> CaseResult {
+        if let missing = missingCapabilities(instance, capabilities) {
+            return skipped(instance, "the \(options.provider) provider lacks: \(missing)")
+        }
+        if let isolation = options.isolation { return isolation(instance, options.captureDirectory) }
+        let path = options.captureDirectory.map { "\($0)/\(fileName(instance.id)).pcap" }
+        return CaseRun(instance, options: options).run(pcapPath: path)
     }
 
     static func missingCapabilities(_ instance: CaseInstance, _ capabilities: ProviderCapabilities) -> String? {
@@ -136,9 +163,50 @@ final class RunState: @unchecked Sendable {
         progress(finished, result)
     }
 
+    /// Counts one more finished instance and reports the count, one caller at a time.
+    func count(_ report: (Int) -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        finished += 1
+        report(finished)
+    }
+
     var results: [CaseResult] {
         lock.lock()
         defer { lock.unlock() }
         return slots.compactMap { $0 }
+    }
+}
+
+/// What a worker process runs: one instance, as it is (not a path to parse again), with what it needs of the
+/// run's options. It travels as JSON on the worker's standard input.
+public struct WorkerJob: Codable, Sendable {
+    public var instance: CaseInstance
+    public var seed: UInt64
+    public var watchdogSeconds: Int64
+    /// The run's fault plan, besides the instance's own.
+    public var faults: FaultPlan
+    public var throughFaultLayer: Bool
+    public var captureDirectory: String?
+
+    public init(_ instance: CaseInstance, options: RunOptions, captureDirectory: String?) {
+        self.instance = instance
+        seed = options.seed
+        watchdogSeconds = options.watchdog.components.seconds
+        faults = options.faults
+        throughFaultLayer = options.throughFaultLayer
+        self.captureDirectory = captureDirectory
+    }
+
+    /// The options the worker runs the instance with, against `provider`.
+    public func options(provider: ProviderFactory) -> RunOptions {
+        var options = RunOptions(provider: provider)
+        options.jobs = 1
+        options.seed = seed
+        options.watchdog = .seconds(watchdogSeconds)
+        options.faults = faults
+        options.throughFaultLayer = throughFaultLayer
+        options.captureDirectory = captureDirectory
+        return options
     }
 }

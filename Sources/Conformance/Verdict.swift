@@ -14,6 +14,17 @@ public enum Verdict: String, Sendable, Codable, CaseIterable {
     case skipped
     /// The harness or the environment failed (capture, watchdog, peer): neither a pass nor a fail.
     case error
+
+    /// The verdict of a case that ran to its end with findings at these levels: the strictest decides; none
+    /// is a pass (informational for a case that requires nothing).
+    static func of(_ levels: [Level], caseLevel: Level) -> Verdict {
+        guard let strictest = levels.max() else { return caseLevel == .info ? .informational : .pass }
+        return switch strictest {
+        case .must: .fail
+        case .should: .nonStrict
+        case .info: .informational
+        }
+    }
 }
 
 /// What a case instance gave.

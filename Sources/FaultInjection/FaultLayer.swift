@@ -1,7 +1,7 @@
-import CShim
+import Basics
 import Foundation
-import Harness
 public import ProviderInterface
+import SocketSystem
 
 /// What the layer needs from the run around it: the names of handles, the gates steps release, and an
 /// audited close for the faults that close a handle themselves.
@@ -44,8 +44,7 @@ public final class FaultContext: @unchecked Sendable {
     func wakeWaiters() {
         condition.lock()
         defer { condition.unlock() }
-        var one: UInt64 = 1
-        for fd in waiters { _ = Glibc.write(fd, &one, 8) }
+        for fd in waiters { Syscall.signal(eventDescriptor: fd) }
     }
 
     func addWaiter(_ fd: Int32) {
@@ -175,12 +174,11 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
     /// it waits: the wait runs its course and the provider gives its own answer (`notSocket`), for a fault plan
     /// changes a call's outcome only as it says.
     private func waitOpen(_ handle: SocketHandle?, until deadline: Deadline?, gate: String? = nil) -> Bool {
-        let wake = td_eventfd()
-        guard wake >= 0 else { return true }
+        guard let wake = try? Syscall.eventDescriptor() else { return true }
         context.addWaiter(wake)
         defer {
             context.removeWaiter(wake)
-            Glibc.close(wake)
+            try? Syscall.close(wake)
         }
         condition.lock()
         let watched = handle.flatMap { closed.contains($0) ? nil : $0 }
@@ -194,9 +192,8 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
             if isReleased { return true }
             if let deadline, deadline.hasPassed { return true }
             var fds = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
-            _ = poll(&fds, 1, deadline?.remainingMilliseconds ?? -1)
-            var count: UInt64 = 0
-            _ = Glibc.read(wake, &count, 8)
+            _ = try? Syscall.poll(&fds, timeoutMilliseconds: deadline?.remainingMilliseconds ?? -1)
+            Syscall.drain(eventDescriptor: wake)
         }
     }
 
@@ -225,7 +222,7 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
             return try call(nil)
         case .closeWhilePending:
             if let handle {
-                let caller = td_gettid()
+                let caller = ThreadWatch.currentThread
                 let closer = context.closer
                 Thread.detachNewThread {
                     if ThreadWatch.waitUntilBlocked(caller, within: .seconds(10)) { closer(handle) }

@@ -1,7 +1,7 @@
 public import ProviderInterface
 
 /// The provider operations a fault rule can name, and the errors each can really return.
-public enum FaultOperation: String, Sendable, CaseIterable {
+public enum FaultOperation: String, Sendable, CaseIterable, Codable {
     case socket, bind, listen, accept, connect, send, receive, shutdown, close, option, setOption, duplicate, setBlocking
     case startSend, startReceive, startAccept
 
@@ -39,7 +39,7 @@ public enum FaultOperation: String, Sendable, CaseIterable {
 }
 
 /// A fault plan: rules tried in order on every call; the first that matches acts.
-public struct FaultPlan: Sendable {
+public struct FaultPlan: Sendable, Codable {
     public var rules: [FaultRule]
 
     public init(rules: [FaultRule] = []) { self.rules = rules }
@@ -48,9 +48,9 @@ public struct FaultPlan: Sendable {
 }
 
 /// One rule: which calls, when, and what to do to them.
-public struct FaultRule: Sendable {
+public struct FaultRule: Sendable, Codable {
     /// When, among the calls the rule matches, it acts.
-    public enum When: Sendable, Equatable {
+    public enum When: Sendable, Equatable, Codable {
         case always
         /// The nth matching call (1-based).
         case nth(Int)
@@ -61,7 +61,7 @@ public struct FaultRule: Sendable {
     }
 
     /// What the rule does.
-    public enum Action: Sendable, Equatable {
+    public enum Action: Sendable, Equatable, Codable {
         /// Waits before the call reaches the provider; a close of the handle meanwhile ends the call with `interrupted`.
         case delayOnEntry(Duration)
         /// Waits after the provider returned, before the result reaches the caller; a close meanwhile makes it `interrupted`.

@@ -23,7 +23,8 @@ public enum ChildProcess {
         }
     }
 
-    public static func run(_ path: String, _ arguments: [String], within limit: Duration) -> Outcome {
+    /// Runs `path` with `arguments`; `input`, when given, is its standard input (else it reads nothing).
+    public static func run(_ path: String, _ arguments: [String], input: Data? = nil, within limit: Duration) -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -31,7 +32,8 @@ public enum ChildProcess {
         let errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
+        let inputPipe = input.map { _ in Pipe() }
+        process.standardInput = inputPipe ?? FileHandle.nullDevice
         let finished = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in finished.signal() }
         var outcome = Outcome()
@@ -42,6 +44,15 @@ public enum ChildProcess {
             outcome.notStarted = true
             outcome.errors = Data("cannot start \(path): \(error)".utf8)
             return outcome
+        }
+        if let inputPipe, let input {
+            // Written from a thread of its own: a child that reads slowly (or not at all) cannot block this one.
+            Thread.detachNewThread {
+                let writing = inputPipe.fileHandleForWriting
+                try? writing.write(contentsOf: input)
+                try? writing.close()
+            }
+            try? inputPipe.fileHandleForReading.close()
         }
         let collected = Collected()
         let readers = DispatchGroup()
@@ -94,9 +105,4 @@ public enum ChildProcess {
             return data[output] ?? Data()
         }
     }
-}
-
-/// The descriptors this process has open (its entries in /proc/self/fd): what a long run must not make grow.
-public func openDescriptorCount() -> Int {
-    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
 }

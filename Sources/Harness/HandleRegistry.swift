@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 public import ProviderInterface
 
@@ -149,13 +150,9 @@ public final class HandleRegistry: ProviderUpcalls, @unchecked Sendable {
 
     /// Waits until the handle has been released; false if it is still live after `timeout`.
     public func waitForRelease(of handle: SocketHandle, within timeout: Duration) -> Bool {
-        let deadline = Date.now.addingTimeInterval(timeout.seconds)
         condition.lock()
         defer { condition.unlock() }
-        while status(handle) == .live {
-            if !condition.wait(until: deadline) { return status(handle) != .live }
-        }
-        return true
+        return condition.wait(until: Deadline(after: timeout)) { status(handle) != .live }
     }
 
     /// Handles issued and not released.
@@ -244,12 +241,9 @@ public final class HandleRegistry: ProviderUpcalls, @unchecked Sendable {
 
     /// Waits for an operation's first completion; nil when none came within `timeout`.
     public func waitForCompletion(of operation: OperationID, within timeout: Duration) -> Completion? {
-        let deadline = Date.now.addingTimeInterval(timeout.seconds)
         condition.lock()
         defer { condition.unlock() }
-        while operations[operation]?.completions.isEmpty ?? false {
-            if !condition.wait(until: deadline) { break }
-        }
+        _ = condition.wait(until: Deadline(after: timeout)) { !(operations[operation]?.completions.isEmpty ?? false) }
         return operations[operation]?.completions.first
     }
 
@@ -290,13 +284,5 @@ public final class HandleRegistry: ProviderUpcalls, @unchecked Sendable {
     /// Call with the lock held.
     private func record(_ statement: String, _ message: String) {
         recorded.append(Violation(statement: statement, message: message))
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    public var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
     }
 }

@@ -1,3 +1,4 @@
+import Basics
 import CShim
 import Glibc
 public import ProviderInterface

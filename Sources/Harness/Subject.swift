@@ -6,10 +6,6 @@ public final class Subject: @unchecked Sendable {
     public let provider: any SocketProvider
     public let registry: HandleRegistry
 
-    public convenience init(_ kind: ProviderKind) {
-        self.init(ProviderFactory.builtIn(kind))
-    }
-
     /// A fresh provider from `factory`, its upcalls going to a new registry.
     public init(_ factory: ProviderFactory) {
         registry = HandleRegistry()
@@ -70,7 +66,7 @@ public final class Subject: @unchecked Sendable {
 }
 
 /// Which end of the connection the subject is.
-public enum Role: String, CaseIterable, Sendable, CustomStringConvertible {
+public enum Role: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
     /// The subject connects to the harness's listener.
     case client
     /// The subject listens and accepts the harness's connection.

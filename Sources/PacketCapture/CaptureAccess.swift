@@ -1,3 +1,4 @@
+import Basics
 @preconcurrency import CPcap
 import CShim
 import Foundation
@@ -69,7 +70,7 @@ public enum CaptureAccess {
         if let reason = namespaceFailure(unshare) {
             throw CaptureError(.permission, "\(denied.message), and \(reason): \(advice)")
         }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
+        let executable = CurrentProcess.executablePath(fallback: arguments[0])
         setenv(namespaceVariable, "1", 1)
         let argv: [String] = [unshare, "--user", "--map-root-user", "--net", "--", executable] + arguments.dropFirst()
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }

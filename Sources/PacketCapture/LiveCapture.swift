@@ -1,6 +1,8 @@
+import Basics
 @preconcurrency import CPcap
 import CShim
 import Foundation
+import SocketSystem
 public import WireAnalysis
 
 /// How a live capture is set up.
@@ -58,11 +60,13 @@ public final class LiveCapture: @unchecked Sendable {
             pcap_close(handle)
             throw error
         }
-        let wake = td_eventfd()
-        guard wake >= 0 else {
+        let wake: Int32
+        do {
+            wake = try Syscall.eventDescriptor()
+        } catch {
             if let dumper { pcap_dump_close(dumper) }
             pcap_close(handle)
-            throw CaptureError(.unavailable, "eventfd: \(String(cString: strerror(errno)))")
+            throw CaptureError(.unavailable, "eventfd: \(error)")
         }
         self.filter = filter
         self.path = path
@@ -100,17 +104,15 @@ public final class LiveCapture: @unchecked Sendable {
     ///
     /// - Throws: `CaptureError(.timeout)` naming `what` if it does not hold within `timeout`.
     public func wait(for what: String, within timeout: Duration, until predicate: (CaptureFacts) -> Bool) throws(CaptureError) {
-        let deadline = Date.now.addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18)
+        let deadline = Deadline(after: timeout)
         condition.lock()
         defer { condition.unlock() }
         while true {
             let seen = analyzer.packets
             if predicate(analyzer.facts()) { return }
             if let readError { throw CaptureError(.unavailable, readError) }
-            while analyzer.packets == seen && readError == nil && !finished {
-                guard condition.wait(until: deadline) else {
-                    throw CaptureError(.timeout, "the capture did not show \(what) within \(timeout) (\(analyzer.packets) packets seen)")
-                }
+            guard condition.wait(until: deadline, for: { analyzer.packets != seen || readError != nil || finished }) else {
+                throw CaptureError(.timeout, "the capture did not show \(what) within \(timeout) (\(analyzer.packets) packets seen)")
             }
             if finished && analyzer.packets == seen { throw CaptureError(.timeout, "the capture stopped before it showed \(what)") }
         }
@@ -129,23 +131,19 @@ public final class LiveCapture: @unchecked Sendable {
         condition.lock()
         if !stopping {
             stopping = true
-            var one: UInt64 = 1
-            _ = Glibc.write(wake, &one, 8)
+            Syscall.signal(eventDescriptor: wake)
         }
-        let limit = Date.now.addingTimeInterval(10)
-        while !finished {
-            guard condition.wait(until: limit) else {
-                condition.unlock()
-                // The thread may still use the handle: nothing is released, and a later stop waits again.
-                throw CaptureError(.timeout, "the capture thread did not stop within 10 s")
-            }
+        guard condition.wait(until: Deadline(after: .seconds(10)), for: { finished }) else {
+            condition.unlock()
+            // The thread may still use the handle: nothing is released, and a later stop waits again.
+            throw CaptureError(.timeout, "the capture thread did not stop within 10 s")
         }
         let facts = analyzer.facts()
         let error = readError
         condition.unlock()
         let drops = Result { () throws(CaptureError) in try Pcap.drops(handle) }
         pcap_close(handle)
-        Glibc.close(wake)
+        try? Syscall.close(wake)
         let outcome = Result { () throws(CaptureError) -> CaptureResult in
             if let error { throw CaptureError(.unavailable, error) }
             let counts = try drops.get()
@@ -178,8 +176,11 @@ public final class LiveCapture: @unchecked Sendable {
         var failure: String?
         while failure == nil {
             // No deadline here: stop() always writes the wake descriptor.
-            let ready = poll(&descriptors, 2, -1)
-            if ready < 0 && errno != EINTR { failure = "poll on the capture: \(String(cString: strerror(errno)))" }
+            do {
+                _ = try Syscall.poll(&descriptors, timeoutMilliseconds: -1)
+            } catch {
+                failure = "poll on the capture: \(error)"
+            }
             failure = failure ?? drain()
             condition.lock()
             let stop = stopping

@@ -3,7 +3,7 @@ import Glibc
 /// An IPv4 or IPv6 address with a port.
 public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// The address family of a socket or an address.
-    public enum Family: String, Hashable, Sendable, CaseIterable {
+    public enum Family: String, Hashable, Sendable, CaseIterable, Codable {
         case ipv4
         case ipv6
     }

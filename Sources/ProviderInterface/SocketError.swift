@@ -5,7 +5,7 @@ import Glibc
 /// The raw value is the Winsock error code, so a provider written against
 /// the C interface returns the same numbers. Each error maps to the nearest
 /// `errno` in one table (`SocketError.table`).
-public struct SocketError: Error, RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct SocketError: Error, RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     /// The Winsock error code (`WSAENOTSOCK` is 10038, and so on).
     public let rawValue: Int32
 

@@ -1,5 +1,5 @@
 /// The linger option (`SO_LINGER`): how the last close of a connected socket ends it.
-public struct Linger: Hashable, Sendable, CustomStringConvertible {
+public struct Linger: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Linger on (`l_onoff`).
     public var isOn: Bool
     /// The timeout in seconds (`l_linger`); kept when linger is turned off.
@@ -81,7 +81,7 @@ public struct ShutdownDirection: RawRepresentable, Hashable, Sendable, CustomStr
 }
 
 /// What a provider declares it can do; the suite skips what a provider lacks, with the reason.
-public struct ProviderCapabilities: OptionSet, Hashable, Sendable, CustomStringConvertible {
+public struct ProviderCapabilities: OptionSet, Hashable, Sendable, Codable, CustomStringConvertible {
     public let rawValue: UInt32
 
     public init(rawValue: UInt32) { self.rawValue = rawValue }

@@ -18,13 +18,14 @@ import Synchronization
 /// - Duplicates share one socket with a reference count (SHARE-*).
 /// - Asynchronous operations are driven by one completion thread and complete
 ///   exactly once through the upcalls (PEND-5).
-public final class ReferenceProvider: SocketProvider, @unchecked Sendable {
+///
+/// The class is open for the `Mutants` module only: each mutant overrides one step of a close (the hooks in
+/// Close.swift, each named after what SPEC.md requires of it) to make one realistic mistake.
+open class ReferenceProvider: SocketProvider, @unchecked Sendable {
     public let name: String
-    /// The one mistake this instance makes on purpose, when it is a mutant.
-    public let mistake: Mistake?
     public let capabilities: ProviderCapabilities = [.asynchronousOperations, .duplicate, .ipv6, .harnessHandles]
 
-    let upcalls: any ProviderUpcalls
+    public let upcalls: any ProviderUpcalls
     /// Guards `handles`, `pending`, `nextContext`, the completion thread's state, and each
     /// socket's `linger` and `references` and each handle's `inFlight`.
     let state = NSCondition()
@@ -40,18 +41,64 @@ public final class ReferenceProvider: SocketProvider, @unchecked Sendable {
     /// How often a close with a linger timeout looks at the send queue.
     static let lingerPollMilliseconds: Int32 = 2
 
-    /// Creates a provider that obtains and releases its handles through `upcalls`.
-    public init(upcalls: any ProviderUpcalls) {
+    /// Creates a provider that obtains and releases its handles through `upcalls`; `name` is what reports call it.
+    public init(upcalls: any ProviderUpcalls, name: String = "reference") {
         self.upcalls = upcalls
-        mistake = nil
-        name = "reference"
+        self.name = name
     }
 
-    /// Creates a mutant: the reference provider with exactly one mistake (see `teardown power`).
-    public init(upcalls: any ProviderUpcalls, mistake: Mistake) {
-        self.upcalls = upcalls
-        self.mistake = mistake
-        name = "mutant:\(mistake.rawValue)"
+    // MARK: - The steps of a close, one statement each (a mutant overrides one of them)
+
+    /// Wakes every call pending on a handle being closed (PEND-1..4) through its wake descriptor, which the
+    /// blocking calls poll beside the socket; never with shutdown(2), which would send a FIN (PEND-6).
+    open func wakePendingCalls(socket fd: Int32, wake: Int32) {
+        Syscall.signal(eventDescriptor: wake)
+    }
+
+    /// Whether close waits until no call is inside the provider on the handle before it touches the kernel
+    /// socket: it must, so that no call is left running on a closed handle (PEND-1..4).
+    open var closeWaitsForCallsInFlight: Bool { true }
+
+    /// Whether a nonblocking close that would have to wait for its linger timeout fails with `wouldBlock` (LINGER-6).
+    open var nonblockingCloseRefusesToWait: Bool { true }
+
+    /// A close that is not the last of its socket: the connection goes on for the other handles (SHARE-2).
+    open func closedDuplicate(socket fd: Int32) {}
+
+    /// Completes an asynchronous operation aborted by the close of its handle: once, with `operationAborted` (PEND-5).
+    open func completeAborted(_ operation: OperationID, sending: Bool) {
+        upcalls.completeOperation(operation, with: .failed(.operationAborted))
+    }
+
+    /// Gives a closed handle back to the harness: exactly once (HANDLE-1, HANDLE-2); a refusal is the harness's
+    /// to record.
+    open func release(_ handle: SocketHandle) {
+        try? upcalls.releaseHandle(handle)
+    }
+
+    /// Ends the kernel socket as the linger option says; runs once, at the last close.
+    open func tearDown(socket fd: Int32, linger: Linger, blocking: Bool) {
+        // Unread data resets the connection whatever the linger option (UNREAD-1).
+        if Syscall.unreadBytes(fd) > 0 || (linger.isOn && linger.seconds == 0) {
+            closeAbortively(fd)
+            return
+        }
+        if linger.isOn, blocking {
+            // LINGER-4 / LINGER-5: wait for every byte to be acknowledged, at most the timeout,
+            // then reset: Linux would go on delivering in the background and end with a FIN.
+            let deadline = ContinuousClock.now + .seconds(linger.seconds)
+            while Syscall.unackedBytes(fd) > 0 {
+                let left = deadline - ContinuousClock.now
+                if left <= .zero {
+                    closeAbortively(fd)
+                    return
+                }
+                var fds = [pollfd(fd: fd, events: 0, revents: 0)]
+                let slice = min(Self.lingerPollMilliseconds, Int32(left.milliseconds) + 1)
+                _ = try? Syscall.poll(&fds, timeoutMilliseconds: slice)
+            }
+        }
+        try? Syscall.close(fd)
     }
 
     // MARK: - Creating sockets and handles
@@ -255,11 +302,15 @@ public final class ReferenceProvider: SocketProvider, @unchecked Sendable {
         return try body(entry)
     }
 
+    /// Whether a call naming a closed or unknown handle reaches the newest open socket, as a reused descriptor
+    /// number would: it must not (CLOSE-2, CLOSE-3).
+    open var closedHandlesReachNewestSocket: Bool { false }
+
     func enter(_ handle: SocketHandle) throws(SocketError) -> HandleState {
         state.lock()
         defer { state.unlock() }
         guard let entry = handles[handle], !entry.closed.load(ordering: .acquiring) else {
-            if mistake == .acceptsStaleHandle, let newest = handles.values.max(by: { $0.handle.rawValue < $1.handle.rawValue }),
+            if closedHandlesReachNewestSocket, let newest = handles.values.max(by: { $0.handle.rawValue < $1.handle.rawValue }),
                 !newest.closed.load(ordering: .acquiring)
             {
                 newest.inFlight += 1
@@ -280,9 +331,9 @@ public final class ReferenceProvider: SocketProvider, @unchecked Sendable {
         let linger = entry.socket.linger
         let last = entry.socket.references == 0
         state.unlock()
-        // The mutant that does not abort pending calls ends the handle when the last of them has left.
+        // A close that did not wait for the calls in flight ends the handle when the last of them has left.
         if endNow {
-            if last { teardown(entry.socket, linger: linger, blocking: entry.socket.blocking.load(ordering: .relaxed)) }
+            if last { tearDown(socket: entry.socket.fd, linger: linger, blocking: entry.socket.blocking.load(ordering: .relaxed)) }
             try? Syscall.close(entry.wake)
         }
     }

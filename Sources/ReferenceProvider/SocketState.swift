@@ -28,7 +28,7 @@ final class HandleState: @unchecked Sendable {
     let closed = Atomic<Bool>(false)
     /// Threads inside a call on this handle (and completion-thread attempts). Guarded by the provider's lock.
     var inFlight = 0
-    /// Set by the mutant that does not abort pending calls: the last call to leave ends the handle (and the socket).
+    /// Set by a close that did not wait for the calls in flight: the last call to leave ends the handle (and the socket).
     var endWhenIdle = false
 
     init(handle: SocketHandle, socket: SocketState, wake: Int32) {
@@ -58,6 +58,12 @@ final class PendingOperation: @unchecked Sendable {
         self.id = id
         self.owner = owner
         self.kind = kind
+    }
+
+    /// Whether it is a send (its success is a count, not bytes).
+    var isSend: Bool {
+        if case .send = kind { return true }
+        return false
     }
 
     /// The poll events that make progress possible.

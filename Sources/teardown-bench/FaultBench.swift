@@ -1,7 +1,9 @@
 import ArgumentParser
+import Basics
 import FaultInjection
 import Foundation
 import Harness
+import ProviderCatalogue
 import ProviderInterface
 
 struct FaultBench: ParsableCommand {

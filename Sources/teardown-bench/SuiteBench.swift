@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Conformance
 import Foundation
 
@@ -71,7 +72,7 @@ struct SuiteBench: ParsableCommand {
         var seconds = 0.0
         for step in instance.steps {
             if case .about(let target)? = step.timing { seconds += Double(target.components.seconds) }
-            if case .wireQuiet = step.action { seconds += settle }
+            if step.name == "wire-quiet" { seconds += settle }
         }
         for wire in instance.expect.wire
         where wire.fin != .afterAccepted && wire.fin != .present && wire.rst != .present && wire.rst != .afterFin {

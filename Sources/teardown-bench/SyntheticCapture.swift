@@ -1,3 +1,4 @@
+import Basics
 import Harness
 import PacketCapture
 import WireAnalysis

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Harness
 import PacketCapture
@@ -47,7 +48,7 @@ struct Doctor: ParsableCommand {
         do {
             mode = try CaptureAccess.ensure()
         } catch {
-            Self.exit("cannot capture: \(error.message)", code: 2)
+            throw CommandFailure("cannot capture: \(error.message)", code: 2)
         }
         var checks: [Check] = []
         for family in [SocketAddress.Family.ipv4, .ipv6] {

@@ -43,13 +43,13 @@ struct Inspect: ParsableCommand {
             (facts, drawn) = try CaptureFile.analyze(
                 path: file, drawing: ladder && !json ? WireLadder(sides: .clientLeft, limit: ladderLimit) : nil)
         } catch {
-            Self.exit(error.message, code: 2)
+            throw CommandFailure(error.message, code: 2)
         }
         var output = json ? try stableJSON(facts) : TextReport.render(facts, file: file)
         if let drawn = drawn?.finished {
             output += "\n" + TextLadder.render(Ladder(left: "client", right: "server", events: drawn.events, omitted: drawn.omitted))
         }
         FileHandle.standardOutput.write(Data(output.utf8))
-        if let truncated = facts.truncated { Self.exit("the capture is incomplete: \(truncated)", code: 2) }
+        if let truncated = facts.truncated { throw CommandFailure("the capture is incomplete: \(truncated)", code: 2) }
     }
 }

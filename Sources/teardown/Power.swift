@@ -1,9 +1,11 @@
 import ArgumentParser
+import Basics
 import Conformance
 import Foundation
 import Harness
+import Mutants
 import PacketCapture
-import ReferenceProvider
+import ProviderCatalogue
 
 struct Power: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,7 +38,9 @@ struct Power: ParsableCommand {
     @Option(help: "Write the matrix as JSON here.")
     var json: String?
 
-    @Option(parsing: .unconditional, help: "Mutants run at the same time, after the reference (each runs --jobs cases at a time).")
+    @Option(
+        parsing: .unconditional,
+        help: "How many mutants' worth of cases run at once, after the reference: the mutants share one pool of --parallel x --jobs.")
     var parallel = 4
 
     @Option(parsing: .unconditional, help: "Cases each provider runs at the same time (1 to 64).")
@@ -64,68 +68,62 @@ struct Power: ParsableCommand {
     }
 
     func run() throws {
-        let descriptorsAtStart = openDescriptorCount()
+        let descriptorsAtStart = CurrentProcess.openDescriptorCount()
+        // Checked before anything runs: a path that cannot take the matrix is told now, not after the run.
+        let jsonDestination = try json.map { path throws(CommandFailure) in try ReportDestination.prepare(path, option: "--json") }
         let (_, loaded, errors) = try suite.load()
         guard errors.isEmpty else {
             for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
-            Self.exit("the suite has malformed cases; power needs all of them", code: 2)
+            throw CommandFailure("the suite has malformed cases; power needs all of them", code: 2)
         }
-        let instances = loaded.flatMap(\.instances).filter { instance in
-            cases.isEmpty || cases.contains { glob($0, instance.id) || glob($0, instance.caseID) }
-        }.sorted { $0.id < $1.id }
-        guard !instances.isEmpty else { Self.exit("no case matches --cases \(cases.joined(separator: " "))", code: 64) }
+        let instances = Selection(cases: cases).matching(loaded.flatMap(\.instances))
+        guard !instances.isEmpty else { throw CommandFailure("no case matches --cases \(cases.joined(separator: " "))", code: 64) }
         do {
             _ = try CaptureAccess.ensure()
         } catch {
-            Self.exit("cannot capture: \(error.message)", code: 2)
+            throw CommandFailure("cannot capture: \(error.message)", code: 2)
         }
         let directory = reportDir ?? "captures/runs/\(Run.stamp(Date()))-power"
         let providers: [ProviderFactory] = [.builtIn(.reference)] + selectedMistakes.map(ProviderFactory.mutant)
-        let suiteDirectory = suite.directory
-        let isolate = self.isolate
-        let results = Results(count: providers.count)
         print("teardown power: \(instances.count) case instances against the reference and \(providers.count - 1) mutants")
-        /// Runs one provider's suite; the mutants in worker processes when isolated.
-        @Sendable func runProvider(_ index: Int) {
-            let factory = providers[index]
-            var options = RunOptions(provider: factory)
-            options.jobs = jobs
-            if index > 0, isolate {
-                ProviderChoice(spec: factory.name, factory: factory, pluginPath: nil).prepare(
-                    &options, suite: suiteDirectory, isolate: true)
-            }
-            options.captureDirectory = "\(directory)/\(Runner.fileName(factory.name))"
-            try? FileManager.default.createDirectory(atPath: options.captureDirectory!, withIntermediateDirectories: true)
-            let started = Date()
-            let run = Runner.run(instances, options: options)
-            results.set(index, run) { done in
-                "[\(done)/\(providers.count)]" + Self.line(factory, run, seconds: Date().timeIntervalSince(started))
-            }
+        let batches = try providers.indices.map { index in
+            Runner.Batch(instances, options: try options(for: providers[index], isReference: index == 0, directory: directory))
         }
-        // The reference first and alone, so that its timing is not judged under the mutants' load.
-        runProvider(0)
-        let queue = WorkQueue(Array(providers.indices.dropFirst()))
-        let group = DispatchGroup()
-        for _ in 0..<min(parallel, providers.count - 1) {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                while let index = queue.next() { runProvider(index) }
-            }
+        let tally = Tally(batches: batches.map(\.instances.count), providers: providers.count)
+        let started = Date()
+        // The reference first and alone, so that its timing is not judged under the mutants' load; then every
+        // mutant's cases over one pool of --parallel x --jobs.
+        let reference = Runner.run([batches[0]], workers: jobs) { _, result in
+            tally.add(0, result) { Self.line(providers[0], $0, seconds: Date().timeIntervalSince(started)) }
+        }[0]
+        let mutantsStarted = Date()
+        let mutantRuns = Runner.run(Array(batches.dropFirst()), workers: parallel * jobs) { batch, result in
+            tally.add(batch + 1, result) { Self.line(providers[batch + 1], $0, seconds: Date().timeIntervalSince(mutantsStarted)) }
         }
-        group.wait()
         let matrix = PowerMatrix(
-            reference: results.runs[0],
-            mutants: zip(selectedMistakes, results.runs.dropFirst()).map { mistake, run in
+            reference: reference,
+            mutants: zip(selectedMistakes, mutantRuns).map { mistake, run in
                 PowerMatrix.Mutant(name: mistake.rawValue, summary: mistake.summary, breaks: mistake.breaks, results: run)
             })
         print("")
         print(matrix.render(), terminator: "")
-        if let json { try stableJSON(matrix.summary).write(toFile: json, atomically: true, encoding: .utf8) }
+        if let jsonDestination { try jsonDestination.write(try stableJSON(matrix.summary)) }
         print("captures: \(directory)")
-        print("orchestrator: \(descriptorsAtStart) open descriptors at the start, \(openDescriptorCount()) at the end")
+        print("orchestrator: \(descriptorsAtStart) open descriptors at the start, \(CurrentProcess.openDescriptorCount()) at the end")
         if matrix.referenceErrors > 0 { throw ExitCode(2) }
         if !matrix.allCaughtRightly || matrix.referenceFailures > 0 { throw ExitCode(1) }
+    }
+
+    /// A provider's options: a mutant in worker processes when isolated; its pcaps in a directory of its own.
+    func options(for factory: ProviderFactory, isReference: Bool, directory: String) throws -> RunOptions {
+        var options = RunOptions(provider: factory)
+        options.jobs = jobs
+        if !isReference, isolate {
+            try ProviderChoice(spec: factory.name, factory: factory, pluginPath: nil).prepare(&options, isolate: true)
+        }
+        options.captureDirectory = "\(directory)/\(Runner.fileName(factory.name))"
+        try? FileManager.default.createDirectory(atPath: options.captureDirectory!, withIntermediateDirectories: true)
+        return options
     }
 
     static func line(_ factory: ProviderFactory, _ run: [CaseResult], seconds: Double) -> String {
@@ -136,20 +134,28 @@ struct Power: ParsableCommand {
     }
 }
 
-/// The runs of every provider, filled in from the worker threads.
-final class Results: @unchecked Sendable {
+/// Each provider's results as they come from the pool; prints a provider's line when its last case is done.
+final class Tally: @unchecked Sendable {
     private let lock = NSLock()
-    private(set) var runs: [[CaseResult]]
+    private var results: [[CaseResult]]
+    private let expected: [Int]
+    private let providers: Int
     private var done = 0
 
-    init(count: Int) { runs = Array(repeating: [], count: count) }
+    init(batches: [Int], providers: Int) {
+        expected = batches
+        results = batches.map { _ in [] }
+        self.providers = providers
+    }
 
-    /// Records a provider's run and prints its line, which `announce` makes from the count of runs done.
-    func set(_ index: Int, _ run: [CaseResult], announce: (Int) -> String) {
+    /// Adds one result of provider `index`; when that provider is complete, prints `line(results)` with the count of
+    /// providers done.
+    func add(_ index: Int, _ result: CaseResult, line: ([CaseResult]) -> String) {
         lock.lock()
         defer { lock.unlock() }
-        runs[index] = run
+        results[index].append(result)
+        guard results[index].count == expected[index] else { return }
         done += 1
-        print(announce(done))
+        print("[\(done)/\(providers)]" + line(results[index]))
     }
 }

@@ -1,9 +1,11 @@
 import ArgumentParser
+import Basics
 import CShim
 import Conformance
 import Foundation
 import Harness
 import PacketCapture
+import ProviderCatalogue
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -97,13 +99,7 @@ struct Run: ParsableCommand {
         let reports = try files.prepare()
         let console = Console(toStandardError: reports.usesStandardOutput)
         let choice = try ProviderChoice.parse(provider)
-        let known = try expectations.map { path throws(CommandFailure) in
-            do {
-                return try Expectations.load(path: path)
-            } catch {
-                throw CommandFailure("\(error)", code: 2)
-            }
-        }
+        let known = try loadExpectations()
         let (statements, loaded, errors) = try suite.load()
         for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
         if let known, let unmatched = known.unmatched(by: loaded.flatMap(\.instances).map(\.id)).first {
@@ -111,22 +107,53 @@ struct Run: ParsableCommand {
                 "\(unmatched.location): the deviation's cases '\(unmatched.cases)' match no case of the suite (a glob over instance ids, such as pend.receive*)",
                 code: 2)
         }
-        var instances = loaded.flatMap(\.instances).filter { instance in
-            (cases.isEmpty || cases.contains { glob($0, instance.id) || glob($0, instance.caseID) })
-                && !exclude.contains { glob($0, instance.id) || glob($0, instance.caseID) }
-        }.sorted { $0.id < $1.id }
-        guard !instances.isEmpty || !errors.isEmpty else {
+        let selection = Selection(cases: cases, exclude: exclude, shard: try shard.map(parseShard))
+        let instances = selection.apply(loaded.flatMap(\.instances))
+        guard !selection.matching(loaded.flatMap(\.instances)).isEmpty || !errors.isEmpty else {
             throw CommandFailure("no case matches --cases \(cases.joined(separator: " ")) --exclude \(exclude.joined(separator: " "))")
         }
-        if let shard {
-            let (index, count) = try parseShard(shard)
-            instances = instances.enumerated().filter { $0.offset % count == index - 1 }.map(\.element)
+        var options = try makeOptions(choice)
+        let directory = try makeReportDirectory()
+        let reportedName = try choice.prepare(&options, isolate: isolate)
+        if let known, let expectations {
+            try choice.check(known, from: expectations, reportedName: reportedName)
         }
+        var run = SuiteRun(instances: instances, options: options, provider: provider, directory: directory)
+        run.repetitions = repetitions
+        run.malformed = errors
+        run.expectations = known
+        run.shardText = shard
+        let progress = Progress(total: instances.count * repetitions, console: console, quiet: quiet)
+        var roundLines: [String] = []
+        let report = run.run(progress: progress.advance) { number, round in
+            let counts = Dictionary(grouping: round, by: \.verdict).map { "\($0.value.count) \($0.key.rawValue)" }.sorted()
+            roundLines.append("teardown: round \(number) of \(repetitions): \(counts.joined(separator: ", "))\n")
+        }
+        progress.finish()
+        if repetitions > 1 { FileHandle.standardError.write(Data(roundLines.joined().utf8)) }
+        try reports.write(report, statements: statements, cases: loaded, directory: directory)
+        console.write(ConsoleReport.summary(report, statements: statements))
+        console.write("report: \(directory)/report.html\n")
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    /// The expectations file, when one is given.
+    /// - Throws: `CommandFailure` (exit 2) when it cannot be read.
+    func loadExpectations() throws(CommandFailure) -> Expectations? {
+        guard let expectations else { return nil }
+        do {
+            return try Expectations.load(path: expectations)
+        } catch {
+            throw CommandFailure("\(error)", code: 2)
+        }
+    }
+
+    /// The run's options from the command line, with its fault plan loaded; checks that capture works.
+    func makeOptions(_ choice: ProviderChoice) throws(CommandFailure) -> RunOptions {
         var options = RunOptions(provider: choice.factory)
         if let faults {
             do {
                 options.faults = try FaultPlanLoader.load(path: faults)
-                options.faultsFile = faults
             } catch {
                 throw CommandFailure("\(error)", code: 2)
             }
@@ -136,53 +163,22 @@ struct Run: ParsableCommand {
         } catch {
             throw CommandFailure("cannot capture: \(error.message)", code: 2)
         }
-        let started = Date()
-        let directory = reportDir ?? "captures/runs/\(Self.stamp(started))-\(Runner.fileName(provider))"
+        options.throughFaultLayer = throughFaultLayer
+        options.jobs = jobs
+        options.seed = seed
+        options.watchdog = .seconds(watchdog)
+        return options
+    }
+
+    /// --report-dir, or captures/runs/<time>-<provider>; created.
+    func makeReportDirectory() throws(CommandFailure) -> String {
+        let directory = reportDir ?? "captures/runs/\(Self.stamp(Date()))-\(Runner.fileName(provider))"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw CommandFailure("cannot create the report directory \(directory): \(describe(error))", code: 2)
         }
-        options.throughFaultLayer = throughFaultLayer
-        options.jobs = jobs
-        options.seed = seed
-        options.watchdog = .seconds(watchdog)
-        let reportedName = choice.prepare(&options, suite: suite.directory, isolate: isolate)
-        if let known, let expectations {
-            try choice.check(known, from: expectations, reportedName: reportedName)
-        }
-        let progress = Progress(total: instances.count * repetitions, console: console, quiet: quiet)
-        var rounds: [[CaseResult]] = []
-        for round in 0..<repetitions {
-            options.captureDirectory = repetitions == 1 ? directory : "\(directory)/\(round + 1)"
-            if repetitions > 1 {
-                try? FileManager.default.createDirectory(atPath: options.captureDirectory!, withIntermediateDirectories: true)
-            }
-            rounds.append(Runner.run(instances, options: options) { _, result in progress.advance(result) })
-        }
-        progress.finish()
-        var results = rounds.last ?? []
-        results += errors.map(CaseResult.malformed)
-        // An instance is unstable when its verdict differs between rounds (or it is missing from one).
-        let verdicts = rounds.map { round in Dictionary(round.map { ($0.id, $0.verdict) }, uniquingKeysWith: { first, _ in first }) }
-        let unstable = instances.map(\.id).filter { id in Set(verdicts.map { $0[id]?.rawValue ?? "missing" }).count > 1 }
-        if repetitions > 1 {
-            for (number, round) in rounds.enumerated() {
-                let counts = Dictionary(grouping: round, by: \.verdict).map { "\($0.value.count) \($0.key.rawValue)" }.sorted()
-                FileHandle.standardError.write(
-                    Data("teardown: round \(number + 1) of \(repetitions): \(counts.joined(separator: ", "))\n".utf8))
-            }
-        }
-        let deviations = known?.apply(to: &results) ?? []
-        let report = RunReport(
-            provider: provider, seed: seed, started: ISO8601DateFormatter().string(from: started),
-            seconds: Date().timeIntervalSince(started),
-            repeatCount: repetitions, shard: shard, captureDirectory: directory, results: results, deviations: deviations,
-            unstable: unstable)
-        try reports.write(report, statements: statements, cases: loaded, directory: directory)
-        console.write(ConsoleReport.summary(report, statements: statements))
-        console.write("report: \(directory)/report.html\n")
-        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        return directory
     }
 
     static func stamp(_ date: Date) -> String {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Conformance
 import Foundation
 
@@ -14,7 +15,7 @@ struct SuiteOptions: ParsableArguments {
         if let suite { return suite }
         if FileManager.default.fileExists(atPath: "conformance/statements.yaml") { return "conformance" }
         // .build/<config>/teardown -> the checkout's conformance/
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe = CurrentProcess.executablePath()
         var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
         for _ in 0..<4 {
             url = url.deletingLastPathComponent()
@@ -49,7 +50,3 @@ func explanations(_ cases: [Case], _ statements: [Statement]) -> [String: String
     for instance in cases.flatMap(\.instances) { explanations[instance.id] = Explainer.explain(instance, statements: statements) }
     return explanations
 }
-
-/// Whether `text` matches a shell glob.
-/// An instance id with its matrix values ("pend.accept[family=ipv4]") matches itself, though its brackets are a glob's set.
-func glob(_ pattern: String, _ text: String) -> Bool { pattern == text || fnmatch(pattern, text, 0) == 0 }

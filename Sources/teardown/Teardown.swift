@@ -19,6 +19,9 @@ struct Teardown: ParsableCommand {
 enum Main {
     static func main() {
         td_line_buffer_stdout()
+        // A write to a pipe whose reader has gone (a worker that crashed before reading its job, a report FIFO
+        // closed early) fails with EPIPE, which is handled where it happens, instead of killing the run.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try Teardown.parseAsRoot()
             try command.run()
@@ -42,15 +45,6 @@ struct CommandFailure: Error, CustomStringConvertible {
         self.code = code
     }
     var description: String { message }
-}
-
-extension ParsableCommand {
-    /// Prints `message` on standard error as "teardown: message" and exits with `code`.
-    static func exit(_ message: String, code: Int32) -> Never {
-        td_flush_stdout()
-        FileHandle.standardError.write(Data("teardown: \(message)\n".utf8))
-        Foundation.exit(code)
-    }
 }
 
 /// JSON with sorted keys, so that the output is stable from run to run.

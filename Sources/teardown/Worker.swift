@@ -1,8 +1,10 @@
 import ArgumentParser
+import Basics
 import CShim
 import Conformance
 import Foundation
 import Harness
+import ProviderCatalogue
 import ProviderInterface
 import ProviderPlugin
 
@@ -32,25 +34,25 @@ struct ProviderChoice {
     }
 
     /// Sets up where the cases run: a plugin (or any provider with `isolate`) in a worker process per case.
-    /// A plugin is described by a worker (loaded there, never here); exits 2 with the worker's words when it
+    /// A plugin is described by a worker (loaded there, never here); throws (exit 2) with the worker's words when it
     /// cannot be used.
     /// - Returns: the name a plugin reports for itself (`td_provider.name`), nil for the others.
     @discardableResult
-    func prepare(_ options: inout RunOptions, suite: String, isolate: Bool = false) -> String? {
+    func prepare(_ options: inout RunOptions, isolate: Bool = false) throws -> String? {
         options.provider = factory
         guard pluginPath != nil || isolate else { return nil }
         var reportedName: String?
         if let pluginPath {
-            let description = WorkerProcess.describe(plugin: pluginPath)
+            let description = try WorkerProcess.describe(plugin: pluginPath)
             reportedName = description.name
             options.provider = ProviderFactory(
                 name: spec, capabilities: ProviderCapabilities(rawValue: description.capabilities)
             ) { _ in UnstartedPlugin() }
         }
-        let arguments = WorkerProcess.arguments(provider: spec, suite: suite, options: options)
         let limit = options.caseLimit + options.watchdog + .seconds(20)
+        let (provider, runOptions) = (spec, options)
         options.isolation = { instance, directory in
-            WorkerProcess.run(instance, arguments: arguments, captureDirectory: directory, limit: limit)
+            WorkerProcess.run(WorkerJob(instance, options: runOptions, captureDirectory: directory), provider: provider, limit: limit)
         }
         return reportedName
     }
@@ -114,37 +116,34 @@ struct PluginDescription: Codable {
 
 /// Runs one case in a worker process (`teardown worker`) and turns what became of it into a result.
 enum WorkerProcess {
-    static var executable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
+    static var executable: String { CurrentProcess.executablePath() }
 
-    static func arguments(provider: String, suite: String, options: RunOptions) -> [String] {
-        var arguments = [
-            "worker", "--provider", provider, "--suite", suite, "--seed", String(options.seed),
-            "--watchdog", String(Int(options.watchdog.components.seconds)),
-        ]
-        if let faults = options.faultsFile { arguments += ["--faults", faults] }
-        if options.throughFaultLayer { arguments.append("--through-fault-layer") }
-        return arguments
-    }
-
-    static func describe(plugin path: String) -> PluginDescription {
+    static func describe(plugin path: String) throws -> PluginDescription {
         let outcome = launch(["worker", "--describe", "--provider", "plugin:\(path)"], limit: .seconds(30))
         guard outcome.signal == nil, outcome.status == 0,
             let description = try? JSONDecoder().decode(PluginDescription.self, from: outcome.output)
         else {
-            let why = outcome.signal.map { "it crashed with \(signalName($0)) \(crashPlace(outcome.errors))" } ?? outcome.errorText
-            Teardown.exit("cannot use the plugin \(path): \(why)", code: 2)
+            let said = outcome.errorText
+            let why =
+                outcome.signal.map { "it crashed with \(signalName($0)) \(crashPlace(outcome.errors))" }
+                ?? (said.hasPrefix("teardown: ") ? String(said.dropFirst("teardown: ".count)) : said)
+            throw CommandFailure("cannot use the plugin \(path): \(why)", code: 2)
         }
         return description
     }
 
-    static func run(_ instance: CaseInstance, arguments: [String], captureDirectory: String?, limit: Duration) -> CaseResult {
+    /// Runs `job` in a worker process against `provider` (as the command line names it): the job on its standard
+    /// input, the result as JSON on its standard output; a crash, a hang or a failure of the worker is the case's `error`.
+    static func run(_ job: WorkerJob, provider: String, limit: Duration) -> CaseResult {
         let started = Date()
-        var arguments = arguments + ["--instance", instance.id, "--case-file", instance.location.file]
-        if let captureDirectory { arguments += ["--capture-directory", captureDirectory] }
-        var outcome = launch(arguments, limit: limit)
-        if outcome.notStarted { outcome = launch(arguments, limit: limit) }  // once more: a passing shortage of processes or memory
+        let instance = job.instance
+        guard let input = try? JSONEncoder().encode(job) else {
+            return Runner.failed(instance, "the instance cannot be encoded for a worker process", seconds: 0)
+        }
+        let arguments = ["worker", "--provider", provider]
+        var outcome = launch(arguments, input: input, limit: limit)
+        // Once more: a passing shortage of processes or memory.
+        if outcome.notStarted { outcome = launch(arguments, input: input, limit: limit) }
         let seconds = Date().timeIntervalSince(started)
         if outcome.timedOut {
             return Runner.failed(
@@ -176,8 +175,8 @@ enum WorkerProcess {
     }
 
     /// Starts `teardown` with `arguments` and waits for it, at most `limit`.
-    static func launch(_ arguments: [String], limit: Duration) -> ChildProcess.Outcome {
-        ChildProcess.run(executable, arguments, within: limit)
+    static func launch(_ arguments: [String], input: Data? = nil, limit: Duration) -> ChildProcess.Outcome {
+        ChildProcess.run(executable, arguments, input: input, within: limit)
     }
 }
 
@@ -189,14 +188,6 @@ struct Worker: ParsableCommand {
 
     @Option var provider: String
     @Flag var describe = false
-    @Option var suite: String?
-    @Option var instance: String?
-    @Option var caseFile: String?
-    @Option var captureDirectory: String?
-    @Option var seed: UInt64 = 1
-    @Option var faults: String?
-    @Flag var throughFaultLayer = false
-    @Option var watchdog = 10
 
     func run() throws {
         td_install_crash_reporter()
@@ -208,29 +199,17 @@ struct Worker: ParsableCommand {
             FileHandle.standardOutput.write(try JSONEncoder().encode(description))
             return
         }
-        guard let suite, let instance else { throw ValidationError("worker needs --suite and --instance") }
-        let statements = try CaseLoader.loadStatements(path: "\(suite)/statements.yaml")
-        // Only the instance's own file is read when it is named: a worker starts for every case.
-        let cases =
-            try caseFile.map { [try CaseLoader.load(path: $0, statements: statements)] }
-            ?? CaseLoader.loadDirectory("\(suite)/cases", statements: statements).cases
-        guard let chosen = cases.flatMap(\.instances).first(where: { $0.id == instance }) else {
-            throw ValidationError("no instance \(instance) in \(suite)")
+        // The job (the instance itself and what it needs of the run's options) comes on standard input.
+        let job: WorkerJob
+        do {
+            job = try JSONDecoder().decode(WorkerJob.self, from: FileHandle.standardInput.readToEnd() ?? Data())
+        } catch {
+            throw CommandFailure("worker: the job on standard input is not a case instance: \(error)", code: 2)
         }
-        var options = RunOptions(provider: factory)
-        options.jobs = 1
-        options.seed = seed
-        options.watchdog = .seconds(watchdog)
-        options.captureDirectory = captureDirectory
-        options.throughFaultLayer = throughFaultLayer
-        if let faults {
-            options.faults = try FaultPlanLoader.load(path: faults)
-            options.faultsFile = faults
-        }
-        let result = Runner.run([chosen], options: options)[0]
+        let result = Runner.run([job.instance], options: job.options(provider: factory))[0]
         FileHandle.standardOutput.write(try JSONEncoder().encode(result))
-        // A call the watchdog gave up on may still be stuck in the provider: end the process without waiting for it.
-        Foundation.exit(0)
+        // A call the watchdog gave up on may still be stuck in the provider: returning ends the process without
+        // waiting for it.
     }
 
     /// The provider, loaded in this process: a plugin through its C interface, or a built-in one.
@@ -243,8 +222,7 @@ struct Worker: ParsableCommand {
             // Started once here, so that a refusal (a version it does not speak) is told now, not in every case.
             try library.start(upcalls: HandleRegistry()).cleanup()
         } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            Foundation.exit(2)
+            throw CommandFailure("\(error)", code: 2)
         }
         return ProviderFactory(name: spec) { registry -> any SocketProvider in
             do {

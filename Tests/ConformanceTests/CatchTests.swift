@@ -1,11 +1,14 @@
 import Conformance
 import Foundation
 import Harness
+import Mutants
+import ProviderCatalogue
 import ProviderInterface
+import TestSupport
 import Testing
 
 /// Wakes the threads pending on a handle the way Linux invites: shutdown(2) before close(2). It sends a FIN.
-final class ShutdownWaker: Forwarding, @unchecked Sendable {
+final class ShutdownWaker: ForwardingProvider, @unchecked Sendable {
     override func close(_ handle: SocketHandle) throws(SocketError) {
         try? inner.shutdown(handle, .both)
         try inner.close(handle)
@@ -13,7 +16,7 @@ final class ShutdownWaker: Forwarding, @unchecked Sendable {
 }
 
 /// Reports one byte fewer than each send accepted: the application's count no longer matches the wire.
-final class UnderReportingSend: Forwarding, @unchecked Sendable {
+final class UnderReportingSend: ForwardingProvider, @unchecked Sendable {
     override func send(_ handle: SocketHandle, _ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int {
         max(0, try inner.send(handle, bytes) - 1)
     }

@@ -81,13 +81,6 @@ func result(_ id: String, _ verdict: Verdict, messages: [String] = []) -> CaseRe
     }
 }
 
-func withTemporaryFile(_ text: String, _ body: (String) throws -> Void) throws {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("teardown-\(UUID().uuidString).yaml").path
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    try body(path)
-}
-
 /// Whether Python's junitparser (from PyPI) is installed: a JUnit consumer other than ours.
 let junitParserMissing: String? = {
     guard let python = tool("python3"),

@@ -4,19 +4,6 @@ import PacketCapture
 import TestSupport
 import Testing
 
-let captureDenied: String? = CaptureAccess.probe().map { "needs permission to capture (\($0.message)): run as root, as CI does" }
-
-/// Runs `teardown run` with a report directory of its own; returns the process output and the decoded results.
-func runSuite(_ arguments: [String], in directory: URL) throws -> (ProcessOutput, RunReport?) {
-    let json = directory.appendingPathComponent("results.json").path
-    let output = try runProgram(
-        teardownBinary,
-        ["run", "--suite", suiteDirectory, "--report-dir", directory.appendingPathComponent("run").path, "--json", json] + arguments,
-        within: 120)
-    let report = (try? Data(contentsOf: URL(fileURLWithPath: json))).flatMap { try? JSONDecoder().decode(RunReport.self, from: $0) }
-    return (output, report)
-}
-
 @Suite(.enabled(if: captureDenied == nil, Comment(rawValue: captureDenied ?? ""))) struct Running {
     @Test func theReferenceProviderPassesWithTheWireAsEvidence() throws {
         try withTemporaryDirectory { directory in

@@ -1,52 +1,14 @@
 import Conformance
 import Foundation
 import Harness
+import Mutants
+import ProviderCatalogue
 import ProviderInterface
+import TestSupport
 import Testing
 
-/// A provider that forwards every call to another; subclasses change one call to make a faulty provider.
-class Forwarding: SocketProvider, @unchecked Sendable {
-    let inner: any SocketProvider
-
-    init(_ inner: any SocketProvider) { self.inner = inner }
-
-    var name: String { "forwarding" }
-    var capabilities: ProviderCapabilities { inner.capabilities }
-    func socket(_ family: SocketAddress.Family) throws(SocketError) -> SocketHandle { try inner.socket(family) }
-    func bind(_ handle: SocketHandle, to address: SocketAddress) throws(SocketError) { try inner.bind(handle, to: address) }
-    func listen(_ handle: SocketHandle, backlog: Int) throws(SocketError) { try inner.listen(handle, backlog: backlog) }
-    func accept(_ handle: SocketHandle) throws(SocketError) -> (SocketHandle, SocketAddress) { try inner.accept(handle) }
-    func connect(_ handle: SocketHandle, to address: SocketAddress) throws(SocketError) { try inner.connect(handle, to: address) }
-    func send(_ handle: SocketHandle, _ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int { try inner.send(handle, bytes) }
-    func receive(_ handle: SocketHandle, into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int {
-        try inner.receive(handle, into: buffer)
-    }
-    func shutdown(_ handle: SocketHandle, _ direction: ShutdownDirection) throws(SocketError) { try inner.shutdown(handle, direction) }
-    func close(_ handle: SocketHandle) throws(SocketError) { try inner.close(handle) }
-    func option(_ handle: SocketHandle, _ option: SocketOption) throws(SocketError) -> SocketOptionValue {
-        try inner.option(handle, option)
-    }
-    func setOption(_ handle: SocketHandle, _ option: SocketOption, to value: SocketOptionValue) throws(SocketError) {
-        try inner.setOption(handle, option, to: value)
-    }
-    func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle { try inner.duplicate(handle) }
-    func setBlocking(_ handle: SocketHandle, _ blocking: Bool) throws(SocketError) { try inner.setBlocking(handle, blocking) }
-    func localAddress(_ handle: SocketHandle) throws(SocketError) -> SocketAddress { try inner.localAddress(handle) }
-    func remoteAddress(_ handle: SocketHandle) throws(SocketError) -> SocketAddress { try inner.remoteAddress(handle) }
-    func startSend(_ handle: SocketHandle, _ bytes: [UInt8], operation: OperationID) throws(SocketError) {
-        try inner.startSend(handle, bytes, operation: operation)
-    }
-    func startReceive(_ handle: SocketHandle, maxBytes: Int, operation: OperationID) throws(SocketError) {
-        try inner.startReceive(handle, maxBytes: maxBytes, operation: operation)
-    }
-    func startAccept(_ handle: SocketHandle, operation: OperationID) throws(SocketError) {
-        try inner.startAccept(handle, operation: operation)
-    }
-    func cleanup() { inner.cleanup() }
-}
-
 /// `close` never returns until released: a stuck provider call for the watchdog to catch.
-final class StuckInClose: Forwarding, @unchecked Sendable {
+final class StuckInClose: ForwardingProvider, @unchecked Sendable {
     let release: DispatchSemaphore
 
     init(_ inner: any SocketProvider, release: DispatchSemaphore) {
@@ -62,7 +24,7 @@ final class StuckInClose: Forwarding, @unchecked Sendable {
 }
 
 /// `close` reports success and does nothing: the descriptor stays open.
-final class LeakyClose: Forwarding, @unchecked Sendable {
+final class LeakyClose: ForwardingProvider, @unchecked Sendable {
     override func close(_ handle: SocketHandle) throws(SocketError) {}
 }
 

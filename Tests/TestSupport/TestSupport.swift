@@ -1,5 +1,8 @@
+import Basics
+public import Conformance
 public import Foundation
 import Harness
+import PacketCapture
 
 /// Helpers the test targets share: programs run with a deadline, tools found on PATH, temporary directories.
 
@@ -9,7 +12,7 @@ public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComp
 
 /// The `teardown` binary built beside the test bundle.
 public let teardownBinary: String = {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let exe = CurrentProcess.executablePath()
     return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("teardown").path
 }()
 
@@ -51,4 +54,34 @@ public func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     return try body(directory)
+}
+
+/// Why this process cannot capture (nil when it can): the suites that capture are skipped with it.
+public let captureDenied: String? = CaptureAccess.probe().map {
+    "needs permission to capture (\($0.message)): run as root, as CI does"
+}
+
+/// The checkout's suite directory.
+public let suiteDirectory = repositoryRoot.appendingPathComponent("conformance").path
+
+/// Runs `teardown run` with a report directory of its own; returns the process output and the decoded results.
+public func runSuite(_ arguments: [String], in directory: URL, within timeout: TimeInterval = 120) throws -> (ProcessOutput, RunReport?) {
+    let json = directory.appendingPathComponent("results.json").path
+    let output = try runProgram(
+        teardownBinary,
+        ["run", "--suite", suiteDirectory, "--report-dir", directory.appendingPathComponent("run").path, "--json", json] + arguments,
+        within: timeout)
+    let report = (try? Data(contentsOf: URL(fileURLWithPath: json))).flatMap { try? JSONDecoder().decode(RunReport.self, from: $0) }
+    return (output, report)
+}
+
+/// The suite's statements (empty when the file cannot be read: the tests that need them then fail with it).
+public let statements: [Statement] = (try? CaseLoader.loadStatements(path: "\(suiteDirectory)/statements.yaml")) ?? []
+
+/// Writes `text` to a temporary .yaml file for the duration of `body`, which gets its path.
+public func withTemporaryFile(_ text: String, _ body: (String) throws -> Void) throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("teardown-\(UUID().uuidString).yaml").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try body(path)
 }

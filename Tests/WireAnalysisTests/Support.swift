@@ -8,9 +8,6 @@ import WireAnalysis
 let fixtureDirectory = repositoryRoot.appendingPathComponent("captures")
 
 /// Why this process cannot capture, or nil when it can.
-let captureDenied: String? = CaptureAccess.probe().map {
-    "needs permission to capture (\($0.message)): run as root, as CI does"
-}
 
 /// The JSON of `teardown inspect --json`, decoded.
 func inspectJSON(_ path: String) throws -> CaptureFacts {

@@ -2,6 +2,7 @@ import Conformance
 import FaultInjection
 import Foundation
 import Harness
+import ProviderCatalogue
 import TestSupport
 import Testing
 

@@ -1,3 +1,4 @@
+import FaultInjection
 import Foundation
 import PacketCapture
 import WireAnalysis
@@ -18,8 +19,14 @@ struct TimeOrigin {
     func seconds(_ at: ContinuousClock.Instant) -> Double { (at - instant).seconds }
 }
 
-/// What the case's ladder records as it runs: the subject's calls, the peer's steps, the faults.
-extension CaseRun {
+/// What the case's ladder records as it runs: the subject's calls, the peer's steps, the faults; and, at the
+/// end, the ladder drawn from them, the peers' reads and the capture's segments.
+final class LadderRecorder {
+    /// The case's time 0.
+    let origin = TimeOrigin()
+    /// The calls and steps, in the order they were noted.
+    private(set) var timeline: [LadderEvent] = []
+
     /// A subject call: its result and whether it failed once it returned; with no `returned`, one that never did.
     func noteCall(
         _ text: String, thread: String, started: ContinuousClock.Instant, returned: ContinuousClock.Instant?, result: String,
@@ -48,55 +55,39 @@ extension CaseRun {
 
     /// Something the harness's peer did, or a step on the subject's side that is not a provider call.
     func noteStep(_ step: Step) {
-        let (lane, text): (LadderEvent.Lane, String)
-        switch step.action {
-        case .peerSend(let name, let bytes): (lane, text) = (.right, "\(Self.peerLabel(name)) sends \(bytes) bytes")
-        case .peerClose(let name, let abortive):
-            (lane, text) = (.right, "\(Self.peerLabel(name)) closes\(abortive ? " abortively (linger 0)" : "")")
-        case .peerShutdown(let name): (lane, text) = (.right, "\(Self.peerLabel(name)) shuts down sending")
-        case .peerConnect(let name): (lane, text) = (.right, "\(Self.peerLabel(name)) connects")
-        case .release(let gate): (lane, text) = (.left, "release gate '\(gate)'")
-        case .churn(let count): (lane, text) = (.left, "churn: \(count) sockets created and closed")
-        default: return
-        }
-        timeline.append(LadderEvent(time: origin.seconds(.now), lane: lane, kind: .step, text: text))
+        guard let (lane, text) = step.action.ladderNote(step) else { return }
+        note(lane, text)
+    }
+
+    /// Anything else the harness did, now.
+    func note(_ lane: LadderEvent.Lane, _ text: String, at time: ContinuousClock.Instant = .now) {
+        timeline.append(LadderEvent(time: origin.seconds(time), lane: lane, kind: .step, text: text))
     }
 
     static func peerLabel(_ name: String) -> String { name == "peer" ? "peer" : "peer \(name)" }
 
-    /// The call's words in the ladder: the step's action, its handle, and how many bytes it asked for.
-    static func callText(_ step: Step) -> String {
-        switch step.action {
-        case .send(let bytes): "send \(bytes) bytes on \(step.handle)"
-        case .receive(let bytes): "receive \(bytes) bytes on \(step.handle)"
-        case .startSend(_, let bytes): "start-send \(bytes) bytes on \(step.handle)"
-        case .startReceive(_, let bytes): "start-receive \(bytes) bytes on \(step.handle)"
-        case .setLinger(let linger): "set \(linger) on \(step.handle)"
-        default: "\(step.action.name) on \(step.handle)"
-        }
-    }
-
-    /// The ladder of the case as it ran: its notes, the peer's reads, the faults, and the capture's segments.
-    func drawLadder() -> Ladder {
-        let faults = (faultLayer?.timedLog ?? []).map { event, at in
-            LadderEvent(time: origin.seconds(at), lane: .left, kind: .fault, text: event.description)
-        }
-        var events = timeline + faults
-        events += peerReadEvents(between: events.map(\.time).sorted())
+    /// The ladder of the case as it ran: its notes, the peers' reads, the faults, and the segments of the capture
+    /// at `pcapPath` (sides told by the harness's ports, `peerPorts`).
+    func draw(
+        provider: String, faults: [(event: FaultEvent, at: ContinuousClock.Instant)], peers: [String: PeerEnd], pcapPath: String?,
+        peerPorts: Set<UInt16>
+    ) -> Ladder {
+        var events =
+            timeline + faults.map { event, at in LadderEvent(time: origin.seconds(at), lane: .left, kind: .fault, text: event.description) }
+        events += peerReadEvents(peers, between: events.map(\.time).sorted())
         var omitted = 0
-        if capture != nil, let pcapPath, FileManager.default.fileExists(atPath: pcapPath) {
-            let ports = peerPorts.union(listeners.map(\.address.port))
-            let wire = WireLadder(sides: .rightPorts(ports), origin: origin.wallNanoseconds)
+        if let pcapPath, FileManager.default.fileExists(atPath: pcapPath) {
+            let wire = WireLadder(sides: .rightPorts(peerPorts), origin: origin.wallNanoseconds)
             if let drawn = try? CaptureFile.analyze(path: pcapPath, drawing: wire).ladder?.finished {
                 events += drawn.events
                 omitted = drawn.omitted
             }
         }
-        return Ladder(left: "subject (\(options.provider.name))", right: "peer (harness)", events: events, omitted: omitted)
+        return Ladder(left: "subject (\(provider))", right: "peer (harness)", events: events, omitted: omitted)
     }
 
     /// The peers' reads, consecutive ones merged while nothing else of the case (`others`, times in order) happens between them.
-    func peerReadEvents(between others: [Double]) -> [LadderEvent] {
+    func peerReadEvents(_ peers: [String: PeerEnd], between others: [Double]) -> [LadderEvent] {
         var events: [LadderEvent] = []
         for (name, peer) in peers.sorted(by: { $0.key < $1.key }) {
             var total = 0

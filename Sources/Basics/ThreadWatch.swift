@@ -1,0 +1,87 @@
+import CShim
+import Foundation
+
+/// A thread's state as /proc/self/task/TID shows it.
+public struct ThreadState: CustomStringConvertible {
+    /// R running, S sleeping, D uninterruptible...
+    var state: Character = "?"
+    /// The system call it sleeps in, or nil when running.
+    var systemCall: Int?
+
+    static let futex = Int(td_futex_syscall())
+
+    public static func read(_ tid: Int32) -> ThreadState {
+        var result = ThreadState()
+        if let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        {
+            let rest = stat[stat.index(after: close)...].drop { $0 == " " }
+            result.state = rest.first ?? "?"
+        }
+        if let syscall = try? String(contentsOfFile: "/proc/self/task/\(tid)/syscall", encoding: .utf8) {
+            result.systemCall = syscall.split(separator: " ").first.flatMap { Int($0) }
+        }
+        return result
+    }
+
+    public var isBlockedInSystemCall: Bool {
+        (state == "S" || state == "D") && systemCall != nil && systemCall != Self.futex
+    }
+
+    public var description: String { "state \(state), " + (systemCall.map { "in system call \($0)" } ?? "running") }
+}
+
+/// Watching another thread of this process from outside: whether it sleeps in a system call.
+public enum ThreadWatch {
+    /// The kernel's id of the calling thread (gettid(2)), as /proc/self/task names it.
+    public static var currentThread: Int32 { td_gettid() }
+
+    /// Waits until the thread `tid` sleeps in a system call other than a futex; false if it does not within `timeout`.
+    public static func waitUntilBlocked(_ tid: Int32, within timeout: Duration) -> Bool {
+        watch(within: timeout) { tid }.blocked
+    }
+
+    /// Looks at the thread `thread()` names (nil while it is not known yet) until it sleeps in a system call other
+    /// than a futex, or the deadline; `thread` may throw to give up. Returns whether it blocked and what was last seen.
+    public static func watch(within timeout: Duration, thread: () throws -> Int32?) rethrows -> (blocked: Bool, seen: String?) {
+        let deadline = Deadline(after: timeout)
+        var seen: String?
+        while !deadline.hasPassed {
+            if let tid = try thread() {
+                let state = ThreadState.read(tid)
+                seen = state.description
+                if state.isBlockedInSystemCall { return (true, seen) }
+            }
+            // The kernel signals nothing when a thread goes to sleep; look again shortly.
+            var none: [pollfd] = []
+            _ = poll(&none, 0, 1)
+        }
+        return (false, seen)
+    }
+}
+
+/// Resources the process holds, to check that a case gives back what it took.
+public enum ProcessResources {
+    /// Threads of this process whose name starts with `prefix` (the reference provider names its completion thread "td-c<n>-").
+    public static func threads(named prefix: String) -> Int {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.filter { tid in
+            let name = (try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8)) ?? ""
+            return name.hasPrefix(prefix)
+        }.count
+    }
+}
+
+/// This process: its descriptors and its own executable.
+public enum CurrentProcess {
+    /// The descriptors this process has open (its entries in /proc/self/fd): what a long run must not make grow.
+    public static func openDescriptorCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    }
+
+    /// The path of the running executable (/proc/self/exe), or `fallback` (the program's first argument) where
+    /// /proc cannot say.
+    public static func executablePath(fallback: String = CommandLine.arguments[0]) -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? fallback
+    }
+}

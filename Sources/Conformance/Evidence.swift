@@ -1,0 +1,171 @@
+import Harness
+import PacketCapture
+import ProviderInterface
+import WireAnalysis
+
+// Gathering the evidence, from outside the provider: the calls left on threads, what the peers read, what the
+// wire carried, how operations completed. Each wait has a deadline; what it gathers goes to a `Judge`.
+extension CaseRun {
+    // MARK: - Calls on threads
+
+    /// `wait: {pending: THREAD}`: the call is asleep in the kernel inside the provider.
+    func waitPending(_ name: String, _ step: Step) throws {
+        guard let thread = scene.threads[name] else { throw CaseAbort("line \(step.line): no call on thread '\(name)' to wait for") }
+        do {
+            try thread.call.waitUntilBlocked(within: Self.waitLimit)
+        } catch {
+            guard let outcome = thread.call.result(within: .zero) else { throw CaseAbort("line \(step.line): \(error)") }
+            finding("\(thread.step.action.name) on thread \(name) returned \(outcome.summary) instead of staying pending", line: step.line)
+            collect(name)
+        }
+    }
+
+    /// `wait: {returned: THREAD}`: the call has returned, and is judged.
+    func waitReturned(_ name: String, _ step: Step) throws {
+        guard let thread = scene.threads[name] else { throw CaseAbort("line \(step.line): no call on thread '\(name)' to wait for") }
+        // A call expected back at once (or by a time) that is still pending later is a finding, not a stuck provider.
+        let grace: Duration =
+            switch thread.step.timing {
+            case .atOnce?: tolerances.atOnce + .seconds(1)
+            case .about(let target)?: target + tolerances.late + .seconds(1)
+            case .within(let limit)?: limit + .seconds(1)
+            case nil: options.watchdog
+            }
+        if thread.call.result(within: grace) == nil, let timing = thread.step.timing {
+            finding(
+                "\(thread.step.action.name) on thread \(name) expected to return \(timing); still pending \(Judge.format(grace)) later",
+                line: step.line)
+            overdue.insert(name)
+            return
+        }
+        try join(name, within: options.watchdog)
+    }
+
+    /// Waits for a thread's call and judges it against its step.
+    func join(_ name: String, within timeout: Duration) throws {
+        guard let thread = scene.threads[name] else { return }
+        guard thread.call.result(within: timeout) != nil else {
+            ladder.noteStuckCall(thread.step.action.callText(thread.step), thread: name, started: thread.call.startedAt)
+            throw CaseAbort(
+                "provider did not return from \(thread.step.action.name) (thread \(name), line \(thread.step.line)) within \(timeout)")
+        }
+        collect(name)
+    }
+
+    func collect(_ name: String) {
+        guard var thread = scene.threads[name], !thread.checked, let outcome = thread.call.result(within: .zero) else { return }
+        thread.checked = true
+        scene.threads[name] = thread
+        // "At once" for a pending call counts from the last main-thread step before it returned: the one that ended it.
+        let reference = mainStepStarts.last { $0 <= outcome.returnedAt } ?? outcome.startedAt
+        absorb(outcome, of: thread.step, reference: reference)
+    }
+
+    // MARK: - The wire
+
+    /// The main connection's capture and the peer's address on it, for the steps that look at the wire.
+    func mainConnection(_ step: Step, _ what: String) throws -> (LiveCapture, String) {
+        guard let capture = scene.capture, let peerEnd = scene.peers["peer"] else {
+            throw CaseAbort("line \(step.line): '\(what)' needs the main connection under capture")
+        }
+        return (capture, try harness { try peerEnd.socket.localAddress.description })
+    }
+
+    /// Waits until the wire shows `bytes` of one side's data acknowledged by the other: the subject's accepted
+    /// bytes by the peer, or the peer's sent bytes by the subject.
+    func waitForAcknowledgement(ofSubject: Bool, bytes: Int, _ step: Step) throws {
+        let (capture, peerAddress) = try mainConnection(step, "wait: \(ofSubject ? "acknowledged" : "delivered")")
+        let target = Int64(bytes)
+        let what = ofSubject ? "every accepted byte acknowledged" : "every byte the peer sent acknowledged"
+        do {
+            try capture.wait(for: what, within: Self.waitLimit) { facts in
+                Scene.direction(facts, peer: peerAddress, fromPeer: !ofSubject).map { $0.bytesAcknowledged >= target } ?? false
+            }
+        } catch {
+            finding(
+                ofSubject
+                    ? "the peer did not acknowledge the \(target) accepted bytes: \(error.message)"
+                    : "the subject did not acknowledge the \(target) bytes the peer sent: \(error.message)", line: step.line)
+        }
+    }
+
+    /// `wire-quiet`: nothing from the subject (FIN or RST) reaches the wire within the settle time.
+    func checkQuiet(_ step: Step) throws {
+        let (capture, peerAddress) = try mainConnection(step, "wire-quiet")
+        let seen: Void? = try? capture.wait(for: "a FIN or RST from the subject", within: options.settle) { facts in
+            Scene.direction(facts, peer: peerAddress, fromPeer: false).map { $0.fin != nil || !$0.resets.isEmpty } ?? false
+        }
+        let direction = seen == nil ? nil : Scene.direction(capture.facts, peer: peerAddress, fromPeer: false)
+        for message in Judge.quiet(direction) { finding(message, line: step.line) }
+    }
+
+    // MARK: - Final expectations
+
+    func judgeFinalExpectations() throws {
+        try judgeFaultInvariant()
+        for expectation in instance.expect.peers { try judge(expectation) }
+        for expectation in instance.expect.wire { try judge(expectation) }
+        for expectation in instance.expect.operations { try judge(expectation) }
+    }
+
+    /// With faults injected, the subject's FIN must still follow exactly the bytes send reported accepted.
+    func judgeFaultInvariant() throws {
+        guard let faultLayer, !faultLayer.plan.isEmpty, let capture = scene.capture, let peer = scene.peers["peer"],
+            instance.expect.wire.contains(where: { $0.side == "subject" && $0.connection == "peer" && $0.fin != WireExpectation.Fin.none })
+        else { return }
+        let address = try harness { try peer.socket.localAddress.description }
+        try? capture.wait(for: "the subject's FIN or RST", within: Self.waitLimit) { facts in
+            Scene.direction(facts, peer: address, fromPeer: false).map { $0.fin != nil || !$0.resets.isEmpty } ?? false
+        }
+        guard let direction = Scene.direction(capture.facts, peer: address, fromPeer: false) else { return }
+        for message in Judge.faultInvariant(direction, accepted: scene.accepted) { finding(message) }
+    }
+
+    func judge(_ expectation: PeerExpectation) throws {
+        guard let peer = scene.peers[expectation.peer] else {
+            throw CaseAbort("line \(expectation.line): no peer named '\(expectation.peer)'")
+        }
+        let target = scene.accepted
+        if peer.isReading {
+            _ = peer.wait(within: Self.waitLimit) { count, ending in
+                ending != .open || (expectation.ending == nil && expectation.read == .accepted && count >= target)
+            }
+        } else if expectation.ending != nil && peer.observed.ending == .open {
+            try harness { try peer.read(limit: nil, within: .seconds(3)) }
+        }
+        let (bytes, ending) = peer.observed
+        for message in Judge.peer(expectation, read: bytes, ending: ending, accepted: target) { finding(message, line: expectation.line) }
+    }
+
+    func judge(_ expectation: WireExpectation) throws {
+        guard let capture = scene.capture else { return }  // capture turned off: the wire is not checked
+        guard let peer = scene.peers[expectation.connection] else {
+            throw CaseAbort("line \(expectation.line): no connection named '\(expectation.connection)'")
+        }
+        let peerAddress = try harness { try peer.socket.localAddress.description }
+        let fromPeer = expectation.side != "subject"
+        let wantsEvent =
+            expectation.fin == .afterAccepted || expectation.fin == .present || expectation.rst == .present
+            || expectation.rst == .afterFin
+        let ended: (CaptureFacts) -> Bool = { facts in
+            guard let seen = Scene.direction(facts, peer: peerAddress, fromPeer: fromPeer) else { return false }
+            if expectation.rst == .present || expectation.rst == .afterFin { return !seen.resets.isEmpty }
+            return seen.fin != nil || !seen.resets.isEmpty
+        }
+        if wantsEvent {
+            try? capture.wait(for: "the \(expectation.side)'s FIN or RST", within: Self.waitLimit, until: ended)
+        } else {
+            try? capture.wait(for: "any FIN or RST from the \(expectation.side)", within: options.settle, until: ended)
+        }
+        let seen = Scene.direction(capture.facts, peer: peerAddress, fromPeer: fromPeer)
+        for message in Judge.wire(expectation, seen, accepted: scene.accepted) { finding(message, line: expectation.line) }
+    }
+
+    func judge(_ expectation: OperationExpectation) throws {
+        guard let operation = scene.operations[expectation.operation] else {
+            throw CaseAbort("line \(expectation.line): no operation named '\(expectation.operation)'")
+        }
+        let completion = subject.registry.waitForCompletion(of: operation, within: Self.waitLimit)
+        for message in Judge.operation(expectation, completion) { finding(message, line: expectation.line) }
+    }
+}
