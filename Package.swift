@@ -60,10 +60,13 @@ let package = Package(
             dependencies: ["Basics", "Harness", "PacketCapture", "WireAnalysis", "ProviderInterface", "CShim", "FaultInjection", "Yams"],
             swiftSettings: strictSettings
         ),
+        // How a run is shown: console, JSON, JUnit and HTML reports, the text and SVG ladders, the facts of a capture
+        // in words, `explain`'s words, the power matrix.
+        .target(name: "Reporting", dependencies: ["Conformance", "WireAnalysis"], swiftSettings: strictSettings),
         .executableTarget(
             name: "teardown",
             dependencies: [
-                "Basics", "Conformance", "Harness", "PacketCapture", "WireAnalysis", "ProviderPlugin", "ProviderCatalogue",
+                "Basics", "Conformance", "Harness", "PacketCapture", "Reporting", "WireAnalysis", "ProviderPlugin", "ProviderCatalogue",
                 "ProviderInterface", "Mutants", "CShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -79,7 +82,8 @@ let package = Package(
         // Fuzz targets for the readers of files others write: libFuzzer with `make fuzz` (built with -sanitize=fuzzer and
         // -DFUZZING), or, as built here, a replay of the committed corpus that the tests run.
         .executableTarget(
-            name: "teardown-fuzz", dependencies: ["Conformance", "PacketCapture", "WireAnalysis"], swiftSettings: strictSettings),
+            name: "teardown-fuzz", dependencies: ["Conformance", "PacketCapture", "Reporting", "WireAnalysis"],
+            swiftSettings: strictSettings),
         .testTarget(name: "ProviderInterfaceTests", dependencies: ["ProviderInterface", "SocketSystem"], swiftSettings: strictSettings),
         .testTarget(name: "HarnessTests", dependencies: ["Basics", "Harness", "ProviderInterface"], swiftSettings: strictSettings),
         .target(
@@ -93,11 +97,13 @@ let package = Package(
             name: "FaultInjectionTests", dependencies: ["Conformance", "FaultInjection", "Harness", "ProviderCatalogue", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "WireAnalysisTests", dependencies: ["Basics", "WireAnalysis", "PacketCapture", "Harness", "TestSupport"],
+            name: "WireAnalysisTests", dependencies: ["Basics", "WireAnalysis", "PacketCapture", "Harness", "Reporting", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["Conformance", "Harness", "Mutants", "PacketCapture", "ProviderCatalogue", "ProviderInterface", "TestSupport"],
+            dependencies: [
+                "Conformance", "Harness", "Mutants", "PacketCapture", "ProviderCatalogue", "ProviderInterface", "Reporting", "TestSupport",
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "DocsTests", dependencies: ["Conformance", "TestSupport", "Yams"], swiftSettings: strictSettings),

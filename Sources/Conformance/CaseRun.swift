@@ -151,7 +151,7 @@ final class CaseRun {
     func drawLadder() -> Ladder {
         ladder.draw(
             provider: options.provider.name, faults: faultLayer?.timedLog ?? [], peers: scene.peers,
-            pcapPath: scene.capture == nil ? nil : pcapPath, peerPorts: scene.peerPorts.union(scene.listeners.map(\.address.port)))
+            wire: scene.capture?.ladder, peerPorts: scene.peerPorts.union(scene.listeners.map(\.address.port)))
     }
 
     /// Runs one step: its kind says how.

@@ -53,7 +53,9 @@ extension CaseRun {
     func startCapture(port: UInt16) throws {
         guard options.capture else { return }
         do {
-            scene.capture = try LiveCapture(filter: LiveCapture.filter(ports: [port]), path: pcapPath)
+            // The capture draws the ladder's segments as it goes; their sides are the harness's ports, known at the end.
+            let wire = WireLadder(sides: .rightPorts([]), origin: ladder.origin.wallNanoseconds)
+            scene.capture = try LiveCapture(filter: LiveCapture.filter(ports: [port]), path: pcapPath, ladder: wire)
         } catch {
             throw CaseAbort("capture: \(error.message)")
         }

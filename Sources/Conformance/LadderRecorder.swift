@@ -66,22 +66,21 @@ final class LadderRecorder {
 
     static func peerLabel(_ name: String) -> String { name == "peer" ? "peer" : "peer \(name)" }
 
-    /// The ladder of the case as it ran: its notes, the peers' reads, the faults, and the segments of the capture
-    /// at `pcapPath` (sides told by the harness's ports, `peerPorts`).
+    /// The ladder of the case as it ran: its notes, the peers' reads, the faults, and the segments the capture
+    /// drew (`wire`; sides told by the harness's ports, `peerPorts`).
     func draw(
-        provider: String, faults: [(event: FaultEvent, at: ContinuousClock.Instant)], peers: [String: PeerEnd], pcapPath: String?,
+        provider: String, faults: [(event: FaultEvent, at: ContinuousClock.Instant)], peers: [String: PeerEnd], wire: WireLadder?,
         peerPorts: Set<UInt16>
     ) -> Ladder {
         var events =
             timeline + faults.map { event, at in LadderEvent(time: origin.seconds(at), lane: .left, kind: .fault, text: event.description) }
         events += peerReadEvents(peers, between: events.map(\.time).sorted())
         var omitted = 0
-        if let pcapPath, FileManager.default.fileExists(atPath: pcapPath) {
-            let wire = WireLadder(sides: .rightPorts(peerPorts), origin: origin.wallNanoseconds)
-            if let drawn = try? CaptureFile.analyze(path: pcapPath, drawing: wire).ladder?.finished {
-                events += drawn.events
-                omitted = drawn.omitted
-            }
+        if var wire {
+            wire.sides = .rightPorts(peerPorts)
+            let drawn = wire.finished
+            events += drawn.events
+            omitted = drawn.omitted
         }
         return Ladder(left: "subject (\(provider))", right: "peer (harness)", events: events, omitted: omitted)
     }

@@ -242,13 +242,6 @@ public enum Wait: Sendable, Codable {
     case released(handle: String)
 }
 
-/// How a stream of bytes ended for a reader.
-public enum Ending: String, Sendable, Codable {
-    case endOfStream = "end-of-stream"
-    case reset
-    case open
-}
-
 /// What a call must return.
 public enum CallExpectation: Sendable, Equatable, Codable, CustomStringConvertible {
     case ok

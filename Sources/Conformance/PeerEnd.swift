@@ -60,7 +60,7 @@ final class PeerEnd: @unchecked Sendable {
         }
         bytes += observation.bytes
         if observation.ending != .open {
-            ending = observation.ending == .endOfStream ? .endOfStream : .reset
+            ending = observation.ending
         }
         if !observation.bytes.isEmpty || observation.ending != .open {
             history.append((.now, observation.bytes.count, observation.ending == .open ? .open : ending))

@@ -235,7 +235,7 @@ struct NodeReader {
 }
 
 /// The display form of a byte count, as case ids and reports show it.
-func sizeText(_ bytes: Int) -> String {
+public func sizeText(_ bytes: Int) -> String {
     if bytes >= 1 << 20 && bytes % (1 << 20) == 0 { return "\(bytes >> 20)MiB" }
     if bytes >= 1 << 10 && bytes % (1 << 10) == 0 { return "\(bytes >> 10)KiB" }
     return "\(bytes)"

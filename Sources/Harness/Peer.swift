@@ -4,28 +4,21 @@ import Glibc
 public import ProviderInterface
 import SocketSystem
 
-/// How a peer's reading ended.
-public enum PeerEnding: Hashable, Sendable, CustomStringConvertible {
-    case endOfStream
+/// How a stream of bytes ended for its reader: the one idea of a peer's ending, in the case files' words.
+public enum Ending: String, Sendable, Codable {
+    case endOfStream = "end-of-stream"
+    /// Reset, or broken by another error (which `PeerObservation.error` names).
     case reset
     /// Still open when the deadline came; or the read stopped at its byte limit.
     case open
-    case failed(Int32)
-
-    public var description: String {
-        switch self {
-        case .endOfStream: "end-of-stream"
-        case .reset: "connection reset"
-        case .open: "still open"
-        case .failed(let code): "error \(SystemError(code))"
-        }
-    }
 }
 
 /// What a peer read: the bytes, and how the reading ended.
 public struct PeerObservation: Sendable, CustomStringConvertible {
     public var bytes: [UInt8] = []
-    public var ending: PeerEnding = .open
+    public var ending: Ending = .open
+    /// The errno that broke the stream when it was not a reset (ECONNRESET): the ending is then `reset` too.
+    public var error: Int32?
 
     /// Whether the bytes are `payload` exactly.
     public func isExactly(_ payload: [UInt8]) -> Bool { bytes == payload }
@@ -35,7 +28,9 @@ public struct PeerObservation: Sendable, CustomStringConvertible {
         bytes.count <= payload.count && payload.starts(with: bytes)
     }
 
-    public var description: String { "\(bytes.count) bytes, then \(ending)" }
+    public var description: String {
+        "\(bytes.count) bytes, then " + (error.map { "error \(SystemError($0))" } ?? ending.rawValue)
+    }
 }
 
 /// The harness's own end of a connection: plain kernel calls, never the provider.
@@ -145,7 +140,8 @@ public final class PeerSocket: @unchecked Sendable {
                     guard try poll(Int16(POLLIN), deadline) else { return observation }
                 }
             } catch let error as SystemError {
-                observation.ending = error.errno == ECONNRESET ? .reset : .failed(error.errno)
+                observation.ending = .reset
+                if error.errno != ECONNRESET { observation.error = error.errno }
                 return observation
             }
         }

@@ -42,8 +42,11 @@ public final class LiveCapture: @unchecked Sendable {
     /// - Parameters:
     ///   - filter: a BPF expression, for example `tcp port 40001`.
     ///   - path: where to write the packets, or nil to keep only the analysis.
+    ///   - ladder: when given, every segment is also drawn into it as it is captured (see `ladder`).
     /// - Throws: `CaptureError` (`.permission` when this process may not capture).
-    public init(filter: String, path: String? = nil, settings: CaptureSettings = CaptureSettings()) throws(CaptureError) {
+    public init(
+        filter: String, path: String? = nil, ladder: WireLadder? = nil, settings: CaptureSettings = CaptureSettings()
+    ) throws(CaptureError) {
         let handle = try Pcap.openLive(
             interface: settings.interface, snapshotLength: settings.snapshotLength, bufferBytes: settings.bufferBytes)
         let dataLink = pcap_datalink(handle)
@@ -55,7 +58,7 @@ public final class LiveCapture: @unchecked Sendable {
                 throw CaptureError(.linkType, "\(settings.interface) has link type \(dataLink), which Teardown does not decode")
             }
             if let path { dumper = try Pcap.openDumper(handle, path: path) }
-            analyzer = Analyzer(linkType: linkType)
+            analyzer = Analyzer(linkType: linkType, ladder: ladder)
         } catch {
             pcap_close(handle)
             throw error
@@ -80,9 +83,10 @@ public final class LiveCapture: @unchecked Sendable {
 
     /// Captures around `body` and stops whatever it does; returns its result and the capture's.
     public static func with<T>(
-        filter: String, path: String? = nil, settings: CaptureSettings = CaptureSettings(), _ body: (LiveCapture) throws -> T
+        filter: String, path: String? = nil, ladder: WireLadder? = nil, settings: CaptureSettings = CaptureSettings(),
+        _ body: (LiveCapture) throws -> T
     ) throws -> (T, CaptureResult) {
-        let capture = try LiveCapture(filter: filter, path: path, settings: settings)
+        let capture = try LiveCapture(filter: filter, path: path, ladder: ladder, settings: settings)
         let value: T
         do {
             value = try body(capture)
@@ -116,6 +120,14 @@ public final class LiveCapture: @unchecked Sendable {
             }
             if finished && analyzer.packets == seen { throw CaptureError(.timeout, "the capture stopped before it showed \(what)") }
         }
+    }
+
+    /// The ladder drawn from the segments captured so far (nil when none was asked for): the same as reading the
+    /// pcap written, without reading it again.
+    public var ladder: WireLadder? {
+        condition.lock()
+        defer { condition.unlock() }
+        return analyzer.ladder
     }
 
     /// Stops the capture, reads what is left in the buffer, closes the file and checks that nothing was dropped.

@@ -145,13 +145,19 @@ public struct WireLadder: Sendable {
         case rightPorts(Set<UInt16>)
     }
 
-    let sides: Sides
+    /// Which side each segment is drawn from. It may be set after the segments were added (a live capture
+    /// learns the harness's ports as the case goes): the sides are resolved when the ladder is finished.
+    public var sides: Sides
     /// Nanoseconds since the Unix epoch that time 0 stands for; the first segment's time when nil.
     private var origin: Int64?
     let limit: Int
-    private(set) var events: [LadderEvent] = []
+    /// The events drawn, each with the segment's source and its connection's client, to tell its side at the end.
+    private var drawn: [(event: LadderEvent, source: Endpoint, client: Endpoint)] = []
     private(set) var omitted = 0
-    private var run: (connection: Int, lane: LadderEvent.Lane, start: Int64, end: Int64, segments: Int, first: Int64, last: Int64)?
+    private var run:
+        (
+            connection: Int, source: Endpoint, client: Endpoint, start: Int64, end: Int64, segments: Int, first: Int64, last: Int64
+        )?
     /// Per connection and side, the relative sequence number just past its FIN.
     private var finEnds: [Int: [Int64?]] = [:]
 
@@ -161,22 +167,32 @@ public struct WireLadder: Sendable {
         self.limit = limit
     }
 
-    /// Every event drawn so far, the run of data in progress included, and how many were left out past the limit.
+    /// Every event drawn so far, the run of data in progress included, each on the side `sides` says, and how many
+    /// were left out past the limit.
     public var finished: (events: [LadderEvent], omitted: Int) {
         var copy = self
         copy.flush()
-        return (copy.events, copy.omitted)
+        let events = copy.drawn.map { drawn in
+            var event = drawn.event
+            event.lane = copy.fromLeft(drawn.source, client: drawn.client) ? .toRight : .toLeft
+            return event
+        }
+        return (events, copy.omitted)
+    }
+
+    /// Whether a segment from `source` is drawn from the left.
+    func fromLeft(_ source: Endpoint, client: Endpoint) -> Bool {
+        switch sides {
+        case .clientLeft: source == client
+        case .rightPorts(let ports): !ports.contains(source.port)
+        }
     }
 
     mutating func add(_ note: SegmentNote, connection: Int, source: Endpoint, client: Endpoint) {
         let origin = self.origin ?? note.time
         self.origin = origin
-        let fromLeft: Bool =
-            switch sides {
-            case .clientLeft: source == client
-            case .rightPorts(let ports): !ports.contains(source.port)
-            }
-        let lane: LadderEvent.Lane = fromLeft ? .toRight : .toLeft
+        // Drawn from the left for now; `finished` puts each event on its side.
+        let lane = LadderEvent.Lane.toRight
         let flags = note.flags
         let bytes = note.dataEnd - note.dataStart
         let time = seconds(note.time, since: origin)
@@ -184,18 +200,22 @@ public struct WireLadder: Sendable {
             flush()
             let name = flags.contains(.ack) ? "SYN+ACK" : "SYN"
             append(
+                source, client,
                 LadderEvent(
                     time: time, lane: lane, kind: note.retransmitted ? .retransmission : .handshake,
                     text: note.retransmitted ? "\(name) again" : name, connection: connection))
         } else if flags.contains(.rst) {
             flush()
             let ack = note.acknowledges.map { " ACK \($0)" } ?? ""
-            append(LadderEvent(time: time, lane: lane, kind: .rst, text: "RST seq \(note.sequence)\(ack)", connection: connection))
+            append(
+                source, client,
+                LadderEvent(time: time, lane: lane, kind: .rst, text: "RST seq \(note.sequence)\(ack)", connection: connection))
         } else if flags.contains(.fin) {
             flush()
             let data = bytes > 0 ? "data \(note.dataStart):\(note.dataEnd) (\(bytes) bytes) + " : ""
             let text = note.retransmitted ? "FIN seq \(note.dataEnd) again" : "\(data)FIN seq \(note.dataEnd)"
             append(
+                source, client,
                 LadderEvent(
                     time: time, lane: lane, kind: note.retransmitted ? .retransmission : .fin, text: text, connection: connection))
             finEnds[connection, default: [nil, nil]][note.side] = note.dataEnd + 1
@@ -203,18 +223,19 @@ public struct WireLadder: Sendable {
             if note.retransmitted {
                 flush()
                 append(
+                    source, client,
                     LadderEvent(
                         time: time, lane: lane, kind: .retransmission,
                         text: "retransmission \(note.dataStart):\(note.dataEnd) (\(bytes) bytes)", connection: connection))
-            } else if let current = run, current.connection == connection, current.lane == lane, current.end == note.dataStart {
-                run = (connection, lane, current.start, note.dataEnd, current.segments + 1, current.first, note.time)
+            } else if let current = run, current.connection == connection, current.source == source, current.end == note.dataStart {
+                run = (connection, source, client, current.start, note.dataEnd, current.segments + 1, current.first, note.time)
             } else {
                 flush()
-                run = (connection, lane, note.dataStart, note.dataEnd, 1, note.time, note.time)
+                run = (connection, source, client, note.dataStart, note.dataEnd, 1, note.time, note.time)
             }
         } else if let acknowledges = note.acknowledges, let finEnd = finEnds[connection]?[1 - note.side], acknowledges == finEnd {
             flush()
-            append(LadderEvent(time: time, lane: lane, kind: .ack, text: "ACK of FIN", connection: connection))
+            append(source, client, LadderEvent(time: time, lane: lane, kind: .ack, text: "ACK of FIN", connection: connection))
             finEnds[connection]![1 - note.side] = nil
         }
     }
@@ -225,13 +246,27 @@ public struct WireLadder: Sendable {
         let bytes = current.end - current.start
         let segments = current.segments == 1 ? "" : ", \(current.segments) segments"
         append(
+            current.source, current.client,
             LadderEvent(
                 time: Double(current.first - origin) / 1e9, end: current.segments == 1 ? nil : Double(current.last - origin) / 1e9,
-                lane: current.lane, kind: .data, text: "data \(current.start):\(current.end) (\(bytes) bytes\(segments))",
+                lane: .toRight, kind: .data, text: "data \(current.start):\(current.end) (\(bytes) bytes\(segments))",
                 connection: current.connection))
     }
 
-    private mutating func append(_ event: LadderEvent) {
-        if events.count < limit { events.append(event) } else { omitted += 1 }
+    private mutating func append(_ source: Endpoint, _ client: Endpoint, _ event: LadderEvent) {
+        if drawn.count < limit { drawn.append((event, source, client)) } else { omitted += 1 }
     }
+}
+
+/// `value` with `places` digits after the point and its sign ("-0.057147"); a value too large for that
+/// (a capture whose clock jumps by centuries) in Swift's own notation, never a trap.
+public func decimal(_ value: Double, places: Int) -> String {
+    var scale: Int64 = 1
+    for _ in 0..<places { scale *= 10 }
+    let scaled = (abs(value) * Double(scale)).rounded()
+    guard scaled.isFinite, scaled < 9e18 else { return "\(value)" }
+    let units = Int64(scaled)
+    let fraction = String(units % scale)
+    let sign = value < 0 && units != 0 ? "-" : ""
+    return "\(sign)\(units / scale).\(String(repeating: "0", count: places - fraction.count))\(fraction)"
 }

@@ -1,6 +1,7 @@
 import Conformance
 import Foundation
 import PacketCapture
+import Reporting
 import WireAnalysis
 
 /// What one fuzz input is fed to: the readers of files other people and tools write.

@@ -3,6 +3,7 @@ import Conformance
 import Foundation
 import Harness
 import PacketCapture
+import Reporting
 import WireAnalysis
 
 struct Explain: ParsableCommand {
@@ -99,7 +100,7 @@ struct Explain: ParsableCommand {
         let result = Runner.run([instance], options: options)[0]
         print("\nAs it ran now against \(provider):")
         print(Explainer.outcome(result), terminator: "")
-        let code = RunReport.exitCode(results: [result], stale: [], unstable: [])
+        let code = RunVerdict.of(results: [result], stale: [], unstable: []).exitCode
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PacketCapture
+import Reporting
 import WireAnalysis
 
 struct Inspect: ParsableCommand {

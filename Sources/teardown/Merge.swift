@@ -1,6 +1,7 @@
 import ArgumentParser
 import Conformance
 import Foundation
+import Reporting
 
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(

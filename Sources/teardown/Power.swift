@@ -6,6 +6,7 @@ import Harness
 import Mutants
 import PacketCapture
 import ProviderCatalogue
+import Reporting
 
 struct Power: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Conformance
 import Foundation
+import Reporting
 
 /// The report files `teardown run` and `teardown merge` write besides their console summary.
 struct ReportFiles: ParsableArguments {
@@ -59,10 +60,9 @@ struct PreparedReports {
         try junit?.write(JUnitReport.render(report))
         let htmlDestinations = (directory.map { [ReportDestination.file("\($0)/report.html")] } ?? []) + (html.map { [$0] } ?? [])
         guard !htmlDestinations.isEmpty else { return }
-        let described = explanations(cases, statements)
         for destination in htmlDestinations {
             try destination.write(
-                HTMLReport.render(report, statements: statements, explanations: described, location: destination.location))
+                HTMLReport.render(report, statements: statements, cases: cases, location: destination.location))
         }
     }
 }

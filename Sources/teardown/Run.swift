@@ -6,6 +6,7 @@ import Foundation
 import Harness
 import PacketCapture
 import ProviderCatalogue
+import Reporting
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Basics
 import Conformance
 import Foundation
+import Reporting
 
 /// Where the suite lives and what it holds, shared by run, list and explain.
 struct SuiteOptions: ParsableArguments {
@@ -42,11 +43,4 @@ struct SuiteOptions: ParsableArguments {
         let (cases, errors) = CaseLoader.loadDirectory("\(directory)/cases", statements: statements)
         return (statements, cases, errors)
     }
-}
-
-/// Each instance's description, as `teardown explain` prints it, for the HTML report.
-func explanations(_ cases: [Case], _ statements: [Statement]) -> [String: String] {
-    var explanations: [String: String] = [:]
-    for instance in cases.flatMap(\.instances) { explanations[instance.id] = Explainer.explain(instance, statements: statements) }
-    return explanations
 }

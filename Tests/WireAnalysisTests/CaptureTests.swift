@@ -79,4 +79,34 @@ import WireAnalysis
         #expect(second.facts.packets == first.facts.packets)
         for fd in fds { #expect(fcntl(fd, F_GETFD) != -1, "descriptor \(fd) was closed by the second stop") }
     }
+
+    @Test(
+        "The ladder a live capture draws is the one drawn from the pcap it wrote, sides told after the segments",
+        .enabled(if: captureDenied == nil, Comment(rawValue: captureDenied ?? "")),
+        arguments: scenarios.filter { ["graceful-queued-4mib", "abortive-queued"].contains($0.name) })
+    func liveLadderMatchesTheFile(_ scenario: Scenario) throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("live.pcap").path
+            let listener = try PeerListener(scenario.family, backlog: scenario.backlog, receiveBuffer: scenario.receiveBuffer)
+            defer { listener.close() }
+            // The live ladder learns its sides (the listener's port on the right) only after the segments came.
+            let origin: Int64 = 1_000_000_000
+            let capture = try LiveCapture(
+                filter: "tcp port \(listener.address.port)", path: path, ladder: WireLadder(sides: .rightPorts([]), origin: origin))
+            do {
+                _ = try scenario.exchange(listener, capture)
+            } catch {
+                _ = try? capture.stop()
+                throw error
+            }
+            try capture.stop()
+            var live = try #require(capture.ladder)
+            live.sides = .rightPorts([listener.address.port])
+            let sides = WireLadder.Sides.rightPorts([listener.address.port])
+            let file = try #require(CaptureFile.analyze(path: path, drawing: WireLadder(sides: sides, origin: origin)).ladder)
+            #expect(!live.finished.events.isEmpty)
+            #expect(live.finished.events == file.finished.events)
+            #expect(live.finished.omitted == file.finished.omitted)
+        }
+    }
 }

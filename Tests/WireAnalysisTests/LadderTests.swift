@@ -1,5 +1,6 @@
 import Foundation
 import PacketCapture
+import Reporting
 import Testing
 import WireAnalysis
 

@@ -53,13 +53,11 @@ final class RunningProgram: @unchecked Sendable {
 
     /// Waits until its standard error contains `text`.
     func waitForError(containing text: String, within seconds: TimeInterval) throws {
-        let deadline = Date.now.addingTimeInterval(seconds)
         condition.lock()
         defer { condition.unlock() }
-        while !errors.contains(text) {
-            guard !closed, condition.wait(until: deadline) else {
-                throw TestFailure("\(process.executableURL!.path) did not print '\(text)' within \(seconds) s; it printed: \(errors)")
-            }
+        let deadline = Deadline(after: .milliseconds(Int64(seconds * 1000)))
+        guard condition.wait(until: deadline, for: { errors.contains(text) || closed }), errors.contains(text) else {
+            throw TestFailure("\(process.executableURL!.path) did not print '\(text)' within \(seconds) s; it printed: \(errors)")
         }
     }
 
@@ -68,10 +66,8 @@ final class RunningProgram: @unchecked Sendable {
         // Signals other than SIGKILL may be blocked in a child spawned from a test's worker thread; the file
         // is already complete (-U writes each packet as it is read, and the caller waited for the ending).
         kill(process.processIdentifier, SIGKILL)
-        let deadline = Date.now.addingTimeInterval(seconds)
         condition.lock()
-        while !ended && condition.wait(until: deadline) {}
-        let stopped = ended
+        let stopped = condition.wait(until: Deadline(after: .milliseconds(Int64(seconds * 1000)))) { ended }
         condition.unlock()
         guard stopped else { throw TestFailure("\(process.executableURL!.path) did not end after SIGKILL") }
         process.waitUntilExit()
@@ -169,10 +165,9 @@ final class ThreadResult<T: Sendable>: @unchecked Sendable {
     var value: T?
 
     func wait(within seconds: TimeInterval) -> T? {
-        let deadline = Date.now.addingTimeInterval(seconds)
         condition.lock()
         defer { condition.unlock() }
-        while value == nil { guard condition.wait(until: deadline) else { return nil } }
+        _ = condition.wait(until: Deadline(after: .milliseconds(Int64(seconds * 1000)))) { value != nil }
         return value
     }
 }

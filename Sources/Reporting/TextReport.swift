@@ -1,3 +1,6 @@
+import Foundation
+public import WireAnalysis
+
 /// The human-readable form of a capture's teardown facts, as `teardown inspect` prints it.
 public enum TextReport {
     public static func render(_ facts: CaptureFacts, file: String) -> String {
@@ -65,17 +68,4 @@ extension String {
     fileprivate init(format3 start: Double, _ end: Double) {
         self = " (\(decimal(start, places: 6)) s to \(decimal(end, places: 6)) s)"
     }
-}
-
-/// `value` with `places` digits after the point and its sign ("-0.057147"); a value too large for that
-/// (a capture whose clock jumps by centuries) in Swift's own notation, never a trap.
-func decimal(_ value: Double, places: Int) -> String {
-    var scale: Int64 = 1
-    for _ in 0..<places { scale *= 10 }
-    let scaled = (abs(value) * Double(scale)).rounded()
-    guard scaled.isFinite, scaled < 9e18 else { return "\(value)" }
-    let units = Int64(scaled)
-    let fraction = String(units % scale)
-    let sign = value < 0 && units != 0 ? "-" : ""
-    return "\(sign)\(units / scale).\(String(repeating: "0", count: places - fraction.count))\(fraction)"
 }

@@ -1,3 +1,4 @@
+public import Conformance
 import Foundation
 import WireAnalysis
 
@@ -6,11 +7,11 @@ import WireAnalysis
 /// its ladder. Cases that need attention come first and open; the others are folded.
 public enum HTMLReport {
     /// - Parameters:
-    ///   - explanations: each instance's description (as `teardown explain` prints it), by instance id.
+    ///   - cases: the cases that ran, so that each instance is described as `teardown explain` describes it.
     ///   - location: where the HTML file will be written, so that links to the pcaps are relative to it.
-    public static func render(_ report: RunReport, statements: [Statement], explanations: [String: String] = [:], location: String)
-        -> String
-    {
+    public static func render(_ report: RunReport, statements: [Statement], cases: [Case] = [], location: String) -> String {
+        var explanations: [String: String] = [:]
+        for instance in cases.flatMap(\.instances) { explanations[instance.id] = Explainer.explain(instance, statements: statements) }
         let ordered = report.results.sorted { (rank($0), $0.id) < (rank($1), $1.id) }
         var html = """
             <!DOCTYPE html>
@@ -20,7 +21,7 @@ public enum HTMLReport {
             \(LadderSVG.style)</style></head>
             <body>
             \(LadderSVG.definitions)
-            <h1>Teardown: <code>\(Markup.escape(report.provider))</code> is <span class="\(report.exitCode == 0 ? "v-pass" : report.exitCode == 1 ? "v-fail" : "v-error")">\(verdictText(report))</span></h1>
+            <h1>Teardown: <code>\(Markup.escape(report.provider))</code> is <span class="\(verdictClass(report))">\(verdictText(report))</span></h1>
             <p class="meta">\(report.results.count) case instances in \(String(format: "%.1f", report.seconds)) s; exit code \(report.exitCode); \
             seed <code>\(report.seed)</code> (<code>--seed \(report.seed)</code> replays it); started \(Markup.escape(report.started))\
             \(report.shard.map { "; shard \(Markup.escape($0))" } ?? "")\(report.repeatCount > 1 ? "; \(report.repeatCount) rounds" : "").</p>
@@ -57,8 +58,20 @@ public enum HTMLReport {
         }
     }
 
+    static func verdictClass(_ report: RunReport) -> String {
+        switch report.verdict {
+        case .conformant: "v-pass"
+        case .notConformant: "v-fail"
+        case .notJudged: "v-error"
+        }
+    }
+
     static func verdictText(_ report: RunReport) -> String {
-        report.exitCode == 0 ? "conformant" : report.exitCode == 1 ? "NOT conformant" : "not judged: harness or environment error"
+        switch report.verdict {
+        case .conformant: "conformant"
+        case .notConformant: "NOT conformant"
+        case .notJudged: "not judged: harness or environment error"
+        }
     }
 
     static func badge(_ result: CaseResult) -> String {

@@ -1,3 +1,6 @@
+public import Conformance
+import Foundation
+
 /// Which cases catch which mutants: the suite's power, as `teardown power` prints it.
 public struct PowerMatrix: Sendable {
     public struct Mutant: Sendable {

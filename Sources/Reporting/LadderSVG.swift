@@ -1,3 +1,4 @@
+import Foundation
 import WireAnalysis
 
 /// A ladder drawn as SVG, row by row as `TextLadder` lays it out: the subject's calls on the left (a bar for

@@ -1,5 +1,5 @@
-import Harness
-import ProviderInterface
+public import Conformance
+import Foundation
 import WireAnalysis
 
 /// Case instances in words, for `teardown explain`.

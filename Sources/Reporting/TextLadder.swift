@@ -1,3 +1,6 @@
+import Foundation
+public import WireAnalysis
+
 /// A ladder drawn in text for a terminal: time, the left side, the wire, the right side.
 public enum TextLadder {
     static let timeWidth = 11
