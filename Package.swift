@@ -97,12 +97,14 @@ let package = Package(
             name: "FaultInjectionTests", dependencies: ["Conformance", "FaultInjection", "Harness", "ProviderCatalogue", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "WireAnalysisTests", dependencies: ["Basics", "WireAnalysis", "PacketCapture", "Harness", "Reporting", "TestSupport"],
+            name: "WireAnalysisTests",
+            dependencies: ["Basics", "WireAnalysis", "PacketCapture", "Harness", "ProviderInterface", "Reporting", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "ConformanceTests",
             dependencies: [
                 "Conformance", "Harness", "Mutants", "PacketCapture", "ProviderCatalogue", "ProviderInterface", "Reporting", "TestSupport",
+                "WireAnalysis",
             ],
             swiftSettings: strictSettings),
         .testTarget(

@@ -70,6 +70,10 @@ final class CaseRun {
     /// Threads whose call was found overdue at a `wait: returned`; joined at the end without a second finding.
     var overdue: Set<String> = []
     var cleanedUp = false
+    /// Setting the scene up, tearing it down, auditing.
+    var stages: SceneStages { SceneStages(run: self) }
+    /// Gathering the evidence for the expectations and judging it.
+    var evidence: Evidence { Evidence(run: self) }
 
     init(_ instance: CaseInstance, options: RunOptions) {
         self.instance = instance
@@ -119,27 +123,27 @@ final class CaseRun {
         var messages: [String]
         do {
             do {
-                try setUp()
+                try stages.setUp()
                 scene.recordOwnedSockets(includingListener: true)
                 for step in instance.steps { try perform(step) }
                 scene.recordOwnedSockets(includingListener: false)
-                try judgeFinalExpectations()
+                try evidence.judgeFinalExpectations()
             } catch is SetupFailed {
                 // The finding says which setup call failed; the audit still runs.
             } catch is StepsEnded {
                 // The finding says why the steps ended; the audit still runs.
             }
-            try tearDown()
+            try stages.tearDown()
             verdict = Verdict.of(findings.map(\.level), caseLevel: instance.level)
             messages = findings.map(\.message)
         } catch let abort as CaseAbort {
             verdict = .error
             messages = [abort.message] + findings.map(\.message)
-            abandon()
+            stages.abandon()
         } catch {
             verdict = .error
             messages = ["\(error)"] + findings.map(\.message)
-            abandon()
+            stages.abandon()
         }
         return CaseResult(
             id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
@@ -237,6 +241,13 @@ final class CaseRun {
             throw CaseAbort("provider did not return from \(step.action.name) within \(options.watchdog) (line \(step.line))")
         }
         absorb(outcome, of: step, reference: outcome.startedAt)
+    }
+
+    /// A provider call on the handle the step names (see `subjectCall`); `body` gets the subject and the handle.
+    func callOnHandle(_ step: Step, _ body: @escaping @Sendable (Subject, SocketHandle) throws(SocketError) -> CallOutcome.Value) throws {
+        let handle = try handle(step.handle, step)
+        let subject = subject
+        try subjectCall(step) { () throws(SocketError) in try body(subject, handle) }
     }
 
     /// Records what a returned call produced (handles, accepted bytes, operations) and judges it.

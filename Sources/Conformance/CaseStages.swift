@@ -3,9 +3,22 @@ import PacketCapture
 import ProviderInterface
 import WireAnalysis
 
-// The stages of a case around its steps: setting the scene up, and at the end the tear-down and the audit of
-// what the provider gave back.
-extension CaseRun {
+/// The stages of a case around its steps: setting the scene up, and at the end the tear-down and the audit of
+/// what the provider gave back.
+struct SceneStages {
+    unowned let run: CaseRun
+
+    var scene: Scene { run.scene }
+    var options: RunOptions { run.options }
+    var instance: CaseInstance { run.instance }
+    var subject: Subject { run.subject }
+    var ladder: LadderRecorder { run.ladder }
+    var family: SocketAddress.Family { run.family }
+
+    func finding(_ message: String, line: Int? = nil) { run.finding(message, line: line) }
+    func finding(_ message: String, level: Level) { run.finding(message, level: level) }
+    func harness<T>(_ body: () throws -> T) throws -> T { try run.harness(body) }
+
     // MARK: - Setup
 
     func setUp() throws {
@@ -39,7 +52,7 @@ extension CaseRun {
             try setupCall("close(listener)") { () throws(SocketError) in try subject.close(listener) }
             scene.handles["l"] = nil
         }
-        scene.peers["peer"]?.startReading(instance.peer.reads, until: caseDeadline)
+        scene.peers["peer"]?.startReading(instance.peer.reads, until: run.caseDeadline)
     }
 
     func setSendBuffer(_ handle: SocketHandle) throws {
@@ -55,7 +68,7 @@ extension CaseRun {
         do {
             // The capture draws the ladder's segments as it goes; their sides are the harness's ports, known at the end.
             let wire = WireLadder(sides: .rightPorts([]), origin: ladder.origin.wallNanoseconds)
-            scene.capture = try LiveCapture(filter: LiveCapture.filter(ports: [port]), path: pcapPath, ladder: wire)
+            scene.capture = try LiveCapture(filter: LiveCapture.filter(ports: [port]), path: run.pcapPath, ladder: wire)
         } catch {
             throw CaseAbort("capture: \(error.message)")
         }
@@ -88,7 +101,7 @@ extension CaseRun {
         case .success(let value): return value
         case .failure(let error):
             finding("setting the case up, \(name) failed with \(error.name)")
-            throw SetupFailed()
+            throw CaseRun.SetupFailed()
         }
     }
 
@@ -110,15 +123,15 @@ extension CaseRun {
         cleanUp()
         for name in scene.threads.keys.sorted() {
             // An overdue call was reported already; its late result is not checked again, only drawn.
-            if overdue.contains(name), let thread = scene.threads[name], !thread.checked {
+            if run.overdue.contains(name), let thread = scene.threads[name], !thread.checked {
                 scene.threads[name]?.checked = true
-                try join(name, within: options.watchdog)
+                try run.join(name, within: options.watchdog)
                 if let outcome = thread.call.result(within: .zero) {
                     ladder.noteCall(thread.step.action.callText(thread.step), thread: name, outcome)
                 }
                 continue
             }
-            try join(name, within: options.watchdog)
+            try run.join(name, within: options.watchdog)
         }
         if let capture = scene.capture {
             do {
@@ -137,8 +150,8 @@ extension CaseRun {
 
     /// The provider's cleanup and the final audit of its upcalls, once.
     func cleanUp() {
-        guard !cleanedUp else { return }
-        cleanedUp = true
+        guard !run.cleanedUp else { return }
+        run.cleanedUp = true
         for violation in subject.finish() {
             finding(violation.description, level: violation.statement == "HANDLE-5" ? .should : .must)
         }

@@ -1,65 +1,24 @@
+import FaultInjection
 import Harness
 import PacketCapture
 import ProviderInterface
 import WireAnalysis
 
-// Gathering the evidence, from outside the provider: the calls left on threads, what the peers read, what the
-// wire carried, how operations completed. Each wait has a deadline; what it gathers goes to a `Judge`.
-extension CaseRun {
-    // MARK: - Calls on threads
+/// Gathering the evidence for a case's expectations, from outside the provider: what the peers read, what the
+/// wire carried, how operations completed. Each wait has a deadline; what it gathers goes to a `Judge`, and the
+/// judge's findings to the run.
+struct Evidence {
+    unowned let run: CaseRun
 
-    /// `wait: {pending: THREAD}`: the call is asleep in the kernel inside the provider.
-    func waitPending(_ name: String, _ step: Step) throws {
-        guard let thread = scene.threads[name] else { throw CaseAbort("line \(step.line): no call on thread '\(name)' to wait for") }
-        do {
-            try thread.call.waitUntilBlocked(within: Self.waitLimit)
-        } catch {
-            guard let outcome = thread.call.result(within: .zero) else { throw CaseAbort("line \(step.line): \(error)") }
-            finding("\(thread.step.action.name) on thread \(name) returned \(outcome.summary) instead of staying pending", line: step.line)
-            collect(name)
-        }
-    }
+    var scene: Scene { run.scene }
+    var options: RunOptions { run.options }
+    var instance: CaseInstance { run.instance }
+    var subject: Subject { run.subject }
+    var faultLayer: FaultLayer? { run.faultLayer }
+    static var waitLimit: Duration { CaseRun.waitLimit }
 
-    /// `wait: {returned: THREAD}`: the call has returned, and is judged.
-    func waitReturned(_ name: String, _ step: Step) throws {
-        guard let thread = scene.threads[name] else { throw CaseAbort("line \(step.line): no call on thread '\(name)' to wait for") }
-        // A call expected back at once (or by a time) that is still pending later is a finding, not a stuck provider.
-        let grace: Duration =
-            switch thread.step.timing {
-            case .atOnce?: tolerances.atOnce + .seconds(1)
-            case .about(let target)?: target + tolerances.late + .seconds(1)
-            case .within(let limit)?: limit + .seconds(1)
-            case nil: options.watchdog
-            }
-        if thread.call.result(within: grace) == nil, let timing = thread.step.timing {
-            finding(
-                "\(thread.step.action.name) on thread \(name) expected to return \(timing); still pending \(Judge.format(grace)) later",
-                line: step.line)
-            overdue.insert(name)
-            return
-        }
-        try join(name, within: options.watchdog)
-    }
-
-    /// Waits for a thread's call and judges it against its step.
-    func join(_ name: String, within timeout: Duration) throws {
-        guard let thread = scene.threads[name] else { return }
-        guard thread.call.result(within: timeout) != nil else {
-            ladder.noteStuckCall(thread.step.action.callText(thread.step), thread: name, started: thread.call.startedAt)
-            throw CaseAbort(
-                "provider did not return from \(thread.step.action.name) (thread \(name), line \(thread.step.line)) within \(timeout)")
-        }
-        collect(name)
-    }
-
-    func collect(_ name: String) {
-        guard var thread = scene.threads[name], !thread.checked, let outcome = thread.call.result(within: .zero) else { return }
-        thread.checked = true
-        scene.threads[name] = thread
-        // "At once" for a pending call counts from the last main-thread step before it returned: the one that ended it.
-        let reference = mainStepStarts.last { $0 <= outcome.returnedAt } ?? outcome.startedAt
-        absorb(outcome, of: thread.step, reference: reference)
-    }
+    func finding(_ message: String, line: Int? = nil) { run.finding(message, line: line) }
+    func harness<T>(_ body: () throws -> T) throws -> T { try run.harness(body) }
 
     // MARK: - The wire
 

@@ -184,7 +184,7 @@ struct WireQuietStep: StepKind {
     func explain(_ step: Step) -> String { "nothing from the subject reaches the wire (no FIN, no RST)" }
     var usesHandle: Bool { false }
 
-    func perform(_ step: Step, in run: CaseRun) throws { try run.checkQuiet(step) }
+    func perform(_ step: Step, in run: CaseRun) throws { try run.evidence.checkQuiet(step) }
 }
 
 /// `cleanup: true`: the provider's cleanup now; the end of the case then only audits.
@@ -195,7 +195,7 @@ struct CleanupStep: StepKind {
     func explain(_ step: Step) -> String { "run the provider's cleanup (every handle still open is closed abortively and released)" }
     var usesHandle: Bool { false }
 
-    func perform(_ step: Step, in run: CaseRun) throws { run.cleanUp() }
+    func perform(_ step: Step, in run: CaseRun) throws { run.stages.cleanUp() }
 }
 
 /// `buffer-untouched: THREAD`: the buffer of the receive made on that thread holds only what the call returned.

@@ -70,26 +70,9 @@ public enum CaseLoader {
             }
             strongest = max(strongest, statement.level)
         }
-        var level = strongest
-        if let node = fields["level"] {
-            let text = try reader.string(node, "the level")
-            guard let parsed = Level(rawValue: text) else {
-                throw reader.fail(node, "expected the level as must, should or info, not '\(text)'")
-            }
-            level = parsed
-        }
-        var requires = ProviderCapabilities()
-        var requirementNames: [String] = []
-        if let node = fields["requires"] {
-            for name in try reader.strings(node, "the required capabilities") {
-                guard let capability = ProviderCapabilities.names.first(where: { $0.1 == name }) else {
-                    let known = ProviderCapabilities.names.map(\.1).joined(separator: ", ")
-                    throw reader.fail(node, "unknown capability '\(name)'; expected one of: \(known)")
-                }
-                requires.insert(capability.0)
-                requirementNames.append(name)
-            }
-        }
+        let level = try fields["level"].map { node throws(CaseFileError) in try parseLevel(node, reader) } ?? strongest
+        let (requires, requirementNames) =
+            try fields["requires"].map { node throws(CaseFileError) in try parseRequires(node, reader) } ?? ([], [])
         let why = try fields["why"].map { node throws(CaseFileError) in try reader.string(node, "why") }
         let exclusive = try fields["exclusive"].map { node throws(CaseFileError) in try reader.bool(node, "exclusive") } ?? false
         let location = reader.location(root)
@@ -108,6 +91,29 @@ public enum CaseLoader {
         return Case(
             id: id, title: title, statements: ids, level: level, requires: requires, requirementNames: requirementNames, why: why,
             exclusive: exclusive, location: location, instances: instances)
+    }
+
+    static func parseLevel(_ node: Node, _ reader: NodeReader) throws(CaseFileError) -> Level {
+        let text = try reader.string(node, "the level")
+        guard let parsed = Level(rawValue: text) else {
+            throw reader.fail(node, "expected the level as must, should or info, not '\(text)'")
+        }
+        return parsed
+    }
+
+    /// The capabilities `requires:` names, as a set and as written.
+    static func parseRequires(_ node: Node, _ reader: NodeReader) throws(CaseFileError) -> (ProviderCapabilities, [String]) {
+        var requires = ProviderCapabilities()
+        var names: [String] = []
+        for name in try reader.strings(node, "the required capabilities") {
+            guard let capability = ProviderCapabilities.names.first(where: { $0.1 == name }) else {
+                let known = ProviderCapabilities.names.map(\.1).joined(separator: ", ")
+                throw reader.fail(node, "unknown capability '\(name)'; expected one of: \(known)")
+            }
+            requires.insert(capability.0)
+            names.append(name)
+        }
+        return (requires, names)
     }
 
     /// The most instances one case's matrix may make.

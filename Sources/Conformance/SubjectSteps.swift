@@ -58,9 +58,7 @@ struct AcceptStep: StepKind {
     var newHandle: String? { name }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
-        let provider = run.subject.provider
-        try run.subjectCall(step) { () throws(SocketError) in .handle(try provider.accept(handle).0) }
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in .handle(try subject.provider.accept(handle).0) }
     }
 }
 
@@ -106,10 +104,8 @@ struct SendStep: StepKind {
     func callText(_ step: Step) -> String { "send \(bytes) bytes on \(step.handle)" }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
         let payload = Payload.bytes(bytes, offset: run.scene.accepted)
-        let provider = run.subject.provider
-        try run.subjectCall(step) { () throws(SocketError) in .count(try provider.send(handle, payload)) }
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in .count(try subject.provider.send(handle, payload)) }
     }
 }
 
@@ -195,9 +191,7 @@ struct CloseStep: StepKind {
     }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
-        let subject = run.subject
-        try run.subjectCall(step) { () throws(SocketError) in
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in
             try subject.close(handle)
             return .none
         }
@@ -224,10 +218,9 @@ struct ShutdownStep: StepKind {
     var usesHandle: Bool { true }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
-        let (provider, direction) = (run.subject.provider, ShutdownDirection(rawValue: direction))
-        try run.subjectCall(step) { () throws(SocketError) in
-            try provider.shutdown(handle, direction)
+        let direction = ShutdownDirection(rawValue: direction)
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in
+            try subject.provider.shutdown(handle, direction)
             return .none
         }
     }
@@ -272,10 +265,9 @@ struct LingerStep: StepKind {
     func callText(_ step: Step) -> String { raw ? "\(name) on \(step.handle)" : "set \(linger) on \(step.handle)" }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
-        let (provider, linger) = (run.subject.provider, linger)
-        try run.subjectCall(step) { () throws(SocketError) in
-            try provider.setOption(handle, .linger, to: .linger(linger))
+        let linger = linger
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in
+            try subject.provider.setOption(handle, .linger, to: .linger(linger))
             return .none
         }
     }
@@ -291,10 +283,9 @@ struct DontLingerStep: StepKind {
     var usesHandle: Bool { true }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
-        let (provider, flag) = (run.subject.provider, flag)
-        try run.subjectCall(step) { () throws(SocketError) in
-            try provider.setOption(handle, .dontLinger, to: .flag(flag))
+        let flag = flag
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in
+            try subject.provider.setOption(handle, .dontLinger, to: .flag(flag))
             return .none
         }
     }
@@ -318,9 +309,7 @@ struct GetLingerStep: StepKind {
     }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
-        let provider = run.subject.provider
-        try run.subjectCall(step) { () throws(SocketError) in .linger(try provider.linger(handle)) }
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in .linger(try subject.provider.linger(handle)) }
     }
 }
 
@@ -334,13 +323,12 @@ struct BlockingStep: StepKind {
     var usesHandle: Bool { true }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
-        run.scene.blocking[step.handle] = flag
-        let (provider, flag) = (run.subject.provider, flag)
-        try run.subjectCall(step) { () throws(SocketError) in
-            try provider.setBlocking(handle, flag)
+        let flag = flag
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in
+            try subject.provider.setBlocking(handle, flag)
             return .none
         }
+        run.scene.blocking[step.handle] = flag
     }
 }
 
@@ -358,9 +346,7 @@ struct DuplicateStep: StepKind {
     var newHandle: String? { name }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
-        let provider = run.subject.provider
-        try run.subjectCall(step) { () throws(SocketError) in .handle(try provider.duplicate(handle)) }
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in .handle(try subject.provider.duplicate(handle)) }
     }
 }
 
@@ -381,9 +367,8 @@ struct StartReceiveStep: StepKind {
     func callText(_ step: Step) -> String { "start-receive \(bytes) bytes on \(step.handle)" }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
-        let (subject, bytes) = (run.subject, bytes)
-        try run.subjectCall(step) { () throws(SocketError) in .operation(try subject.startReceive(handle, maxBytes: bytes)) }
+        let bytes = bytes
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in .operation(try subject.startReceive(handle, maxBytes: bytes)) }
     }
 }
 
@@ -402,9 +387,8 @@ struct StartSendStep: StepKind {
     func callText(_ step: Step) -> String { "start-send \(bytes) bytes on \(step.handle)" }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
-        let (subject, payload) = (run.subject, Payload.bytes(bytes, seed: 0x33))
-        try run.subjectCall(step) { () throws(SocketError) in .operation(try subject.startSend(handle, payload)) }
+        let payload = Payload.bytes(bytes, seed: 0x33)
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in .operation(try subject.startSend(handle, payload)) }
     }
 }
 
@@ -423,9 +407,7 @@ struct StartAcceptStep: StepKind {
     var newOperation: String? { operation }
 
     func perform(_ step: Step, in run: CaseRun) throws {
-        let handle = try run.handle(step.handle, step)
-        let subject = run.subject
-        try run.subjectCall(step) { () throws(SocketError) in .operation(try subject.startAccept(handle)) }
+        try run.callOnHandle(step) { subject, handle throws(SocketError) in .operation(try subject.startAccept(handle)) }
     }
 }
 

@@ -110,9 +110,9 @@ struct WaitStep: StepKind {
                 run.finding("\(name) was not released within \(CaseRun.waitLimit)", line: step.line)
             }
         case .delivered:
-            try run.waitForAcknowledgement(ofSubject: false, bytes: run.scene.peerSent, step)
+            try run.evidence.waitForAcknowledgement(ofSubject: false, bytes: run.scene.peerSent, step)
         case .acknowledged:
-            try run.waitForAcknowledgement(ofSubject: true, bytes: run.scene.accepted, step)
+            try run.evidence.waitForAcknowledgement(ofSubject: true, bytes: run.scene.accepted, step)
         }
     }
 }

@@ -45,15 +45,7 @@ public enum ChildProcess {
             outcome.errors = Data("cannot start \(path): \(error)".utf8)
             return outcome
         }
-        if let inputPipe, let input {
-            // Written from a thread of its own: a child that reads slowly (or not at all) cannot block this one.
-            Thread.detachNewThread {
-                let writing = inputPipe.fileHandleForWriting
-                try? writing.write(contentsOf: input)
-                try? writing.close()
-            }
-            try? inputPipe.fileHandleForReading.close()
-        }
+        if let inputPipe, let input { feed(inputPipe, input) }
         let collected = Collected()
         let readers = DispatchGroup()
         for (pipe, isOutput) in [(output, true), (errors, false)] {
@@ -84,6 +76,17 @@ public enum ChildProcess {
             outcome.status = process.terminationStatus
         }
         return outcome
+    }
+
+    /// Writes `input` into the child's standard input from a thread of its own, so that a child that reads slowly
+    /// (or not at all) cannot block this one; a child gone early makes the write fail (the command line ignores SIGPIPE).
+    private static func feed(_ pipe: Pipe, _ input: Data) {
+        Thread.detachNewThread {
+            let writing = pipe.fileHandleForWriting
+            try? writing.write(contentsOf: input)
+            try? writing.close()
+        }
+        try? pipe.fileHandleForReading.close()
     }
 
     private final class Collected: @unchecked Sendable {
