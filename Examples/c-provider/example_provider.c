@@ -642,6 +642,22 @@ static td_status op_start_accept(void *state, td_handle handle, td_operation ope
     return start(state, handle, OP_ACCEPT, NULL, 0, operation);
 }
 
+#ifdef EXAMPLE_WRITE_STRAY
+/* A deliberately broken variant (for the harness's own tests): at a close, 8 bytes go into every other
+   connected TCP socket of the process, as a provider writing to descriptors it no longer owns would. */
+static void write_stray(int own) {
+    for (int fd = 3; fd < 8192; fd++) {
+        int type = 0, protocol = 0;
+        socklen_t length = sizeof type;
+        if (fd == own || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0 || type != SOCK_STREAM) continue;
+        length = sizeof protocol;
+        if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &length) != 0 || protocol != IPPROTO_TCP) continue;
+        ssize_t ignored = send(fd, "stray!!!", 8, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)ignored;
+    }
+}
+#endif
+
 static td_status op_close(void *state, td_handle handle) {
     struct provider *p = state;
     pthread_mutex_lock(&p->lock);
@@ -651,6 +667,9 @@ static td_status op_close(void *state, td_handle handle) {
         return TD_ENOTSOCK;
     }
     struct sock *s = e->sock;
+#ifdef EXAMPLE_WRITE_STRAY
+    write_stray(s->fd);
+#endif
 #ifdef EXAMPLE_CRASH_IN_ABORTIVE_CLOSE
     if (s->linger_on && s->linger_seconds == 0) {
         volatile int *nowhere = NULL;

@@ -106,6 +106,20 @@ final class CaseRun {
         text.utf8.reduce(0xCBF2_9CE4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
     }
 
+    /// Whether the verdict is decided: a MUST finding makes it `fail` whatever comes after, short of an error.
+    var verdictDecided: Bool { findings.contains { $0.level == .must } }
+    /// Whether a wait for evidence was cut short because the verdict was decided.
+    private(set) var cutShort = false
+
+    /// The bound of a wait for more evidence: `limit`, or nothing once the verdict is decided, so that a case whose
+    /// provider has already failed a MUST statement does not wait out the bounds of events that will not come.
+    /// Only waits whose running out is a finding are bounded so (never one whose running out is an error).
+    func evidenceBound(_ limit: Duration) -> Duration {
+        guard verdictDecided, limit > .zero else { return limit }
+        cutShort = true
+        return .zero
+    }
+
     func finding(_ message: String, line: Int? = nil) {
         findings.append(Finding(level: instance.level, message: line.map { "line \($0): \(message)" } ?? message))
     }
@@ -136,6 +150,7 @@ final class CaseRun {
             try stages.tearDown()
             verdict = Verdict.of(findings.map(\.level), caseLevel: instance.level)
             messages = findings.map(\.message)
+            if cutShort { messages.append(Self.cutShortNote) }
         } catch let abort as CaseAbort {
             verdict = .error
             messages = [abort.message] + findings.map(\.message)
@@ -164,6 +179,9 @@ final class CaseRun {
         ladder.noteStep(step)
         try step.action.perform(step, in: self)
     }
+
+    /// Said in a result whose later waits were cut short.
+    static let cutShortNote = "(the first MUST finding decided the verdict: the later waits for evidence were not waited out)"
 
     struct SetupFailed: Error {}
 

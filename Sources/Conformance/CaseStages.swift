@@ -53,6 +53,7 @@ struct SceneStages {
             scene.handles["l"] = nil
         }
         scene.peers["peer"]?.startReading(instance.peer.reads, until: run.caseDeadline)
+        scene.mainPeerAddress = try? scene.peers["peer"]?.socket.localAddress.description
     }
 
     func setSendBuffer(_ handle: SocketHandle) throws {
@@ -139,6 +140,7 @@ struct SceneStages {
             } catch {
                 throw CaseAbort("capture: \(error.message)")
             }
+            try checkPeerIntegrity(capture.facts)
         }
         let leaked = SocketInventory.descriptors(holding: scene.ownedInodes)
         if !leaked.isEmpty {
@@ -146,6 +148,18 @@ struct SceneStages {
                 "audit: \(leaked.count) socket descriptor(s) of this case still open after cleanup (fd \(leaked.map(String.init).joined(separator: ", ")))",
                 level: .must)
         }
+    }
+
+    /// The evidence is the harness's own: the wire carries no byte from the main peer that the peer did not send.
+    /// More means something else wrote into the peer's socket (a provider writing to a descriptor it no longer
+    /// owns): the case cannot be judged.
+    func checkPeerIntegrity(_ facts: CaptureFacts) throws {
+        guard let address = scene.mainPeerAddress, let fromPeer = Scene.direction(facts, peer: address, fromPeer: true),
+            fromPeer.bytesSent > Int64(scene.peerSent)
+        else { return }
+        throw CaseAbort(
+            "evidence disturbed: the wire carried \(fromPeer.bytesSent) bytes from the harness's peer, which sent \(scene.peerSent); something else wrote into the peer's socket (a provider writing to a descriptor it no longer owns?)"
+        )
     }
 
     /// The provider's cleanup and the final audit of its upcalls, once.

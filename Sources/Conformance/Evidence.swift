@@ -37,7 +37,7 @@ struct Evidence {
         let target = Int64(bytes)
         let what = ofSubject ? "every accepted byte acknowledged" : "every byte the peer sent acknowledged"
         do {
-            try capture.wait(for: what, within: Self.waitLimit) { facts in
+            try capture.wait(for: what, within: run.evidenceBound(Self.waitLimit)) { facts in
                 Scene.direction(facts, peer: peerAddress, fromPeer: !ofSubject).map { $0.bytesAcknowledged >= target } ?? false
             }
         } catch {
@@ -51,7 +51,7 @@ struct Evidence {
     /// `wire-quiet`: nothing from the subject (FIN or RST) reaches the wire within the settle time.
     func checkQuiet(_ step: Step) throws {
         let (capture, peerAddress) = try mainConnection(step, "wire-quiet")
-        let seen: Void? = try? capture.wait(for: "a FIN or RST from the subject", within: options.settle) { facts in
+        let seen: Void? = try? capture.wait(for: "a FIN or RST from the subject", within: run.evidenceBound(options.settle)) { facts in
             Scene.direction(facts, peer: peerAddress, fromPeer: false).map { $0.fin != nil || !$0.resets.isEmpty } ?? false
         }
         let direction = seen == nil ? nil : Scene.direction(capture.facts, peer: peerAddress, fromPeer: false)
@@ -73,7 +73,7 @@ struct Evidence {
             instance.expect.wire.contains(where: { $0.side == "subject" && $0.connection == "peer" && $0.fin != WireExpectation.Fin.none })
         else { return }
         let address = try harness { try peer.socket.localAddress.description }
-        try? capture.wait(for: "the subject's FIN or RST", within: Self.waitLimit) { facts in
+        try? capture.wait(for: "the subject's FIN or RST", within: run.evidenceBound(Self.waitLimit)) { facts in
             Scene.direction(facts, peer: address, fromPeer: false).map { $0.fin != nil || !$0.resets.isEmpty } ?? false
         }
         guard let direction = Scene.direction(capture.facts, peer: address, fromPeer: false) else { return }
@@ -86,11 +86,11 @@ struct Evidence {
         }
         let target = scene.accepted
         if peer.isReading {
-            _ = peer.wait(within: Self.waitLimit) { count, ending in
+            _ = peer.wait(within: run.evidenceBound(Self.waitLimit)) { count, ending in
                 ending != .open || (expectation.ending == nil && expectation.read == .accepted && count >= target)
             }
         } else if expectation.ending != nil && peer.observed.ending == .open {
-            try harness { try peer.read(limit: nil, within: .seconds(3)) }
+            try harness { try peer.read(limit: nil, within: run.evidenceBound(.seconds(3))) }
         }
         let (bytes, ending) = peer.observed
         for message in Judge.peer(expectation, read: bytes, ending: ending, accepted: target) { finding(message, line: expectation.line) }
@@ -112,9 +112,9 @@ struct Evidence {
             return seen.fin != nil || !seen.resets.isEmpty
         }
         if wantsEvent {
-            try? capture.wait(for: "the \(expectation.side)'s FIN or RST", within: Self.waitLimit, until: ended)
+            try? capture.wait(for: "the \(expectation.side)'s FIN or RST", within: run.evidenceBound(Self.waitLimit), until: ended)
         } else {
-            try? capture.wait(for: "any FIN or RST from the \(expectation.side)", within: options.settle, until: ended)
+            try? capture.wait(for: "any FIN or RST from the \(expectation.side)", within: run.evidenceBound(options.settle), until: ended)
         }
         let seen = Scene.direction(capture.facts, peer: peerAddress, fromPeer: fromPeer)
         for message in Judge.wire(expectation, seen, accepted: scene.accepted) { finding(message, line: expectation.line) }
@@ -124,7 +124,7 @@ struct Evidence {
         guard let operation = scene.operations[expectation.operation] else {
             throw CaseAbort("line \(expectation.line): no operation named '\(expectation.operation)'")
         }
-        let completion = subject.registry.waitForCompletion(of: operation, within: Self.waitLimit)
+        let completion = subject.registry.waitForCompletion(of: operation, within: run.evidenceBound(Self.waitLimit))
         for message in Judge.operation(expectation, completion) { finding(message, line: expectation.line) }
     }
 }

@@ -59,7 +59,8 @@ public enum Runner {
     /// in its instances' order. `progress` is called (from any thread, one at a time) with the batch's index.
     ///
     /// Cases that name released handles (`exclusive`) run after the others, one at a time within their batch: a
-    /// released value may be reused for another case's socket by a provider whose handles are descriptors.
+    /// released value may be reused for another case's socket by a provider whose handles are descriptors. Cases
+    /// that run in worker processes (`isolation`) need no such turn: descriptors are each process's own.
     public static func run(
         _ batches: [Batch], workers: Int, progress: @escaping @Sendable (Int, CaseResult) -> Void = { _, _ in }
     ) -> [[CaseResult]] {
@@ -69,13 +70,15 @@ public enum Runner {
             let result = runInstance(batches[batch].instances[index], options: batches[batch].options, capabilities: capabilities[batch])
             states[batch].finish(index, result) { _, result in progress(batch, result) }
         }
-        let shared = batches.indices.flatMap { batch in
-            batches[batch].instances.indices.filter { !batches[batch].instances[$0].exclusive }.map { (batch, $0) }
+        // A case in a worker process of its own cannot meet another case's descriptors: it needs no turn alone.
+        let alone: @Sendable (Int, Int) -> Bool = { batch, index in
+            batches[batch].options.isolation == nil && batches[batch].instances[index].exclusive
         }
+        let shared = batches.indices.flatMap { batch in batches[batch].instances.indices.filter { !alone(batch, $0) }.map { (batch, $0) } }
         inPool(shared, workers: workers) { runOne($0.0, $0.1) }
-        let exclusive = batches.indices.filter { batch in batches[batch].instances.contains(where: \.exclusive) }
+        let exclusive = batches.indices.filter { batch in batches[batch].instances.indices.contains { alone(batch, $0) } }
         inPool(exclusive, workers: workers) { batch in
-            for index in batches[batch].instances.indices where batches[batch].instances[index].exclusive { runOne(batch, index) }
+            for index in batches[batch].instances.indices where alone(batch, index) { runOne(batch, index) }
         }
         return states.map(\.results)
     }

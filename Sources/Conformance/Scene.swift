@@ -32,6 +32,8 @@ final class Scene {
     var accepted = 0
     /// Bytes the main peer sent.
     var peerSent = 0
+    /// The main peer's address (its end of the main connection), to find that connection on the wire.
+    var mainPeerAddress: String?
     var capture: LiveCapture?
     var subjectListenAddress: SocketAddress?
     /// Inodes of the subject's sockets in this case: its listener and its ends of the peers' connections.

@@ -26,9 +26,13 @@ extension CaseRun {
             case .within(let limit)?: limit + .seconds(1)
             case nil: options.watchdog
             }
-        if thread.call.result(within: grace) == nil, let timing = thread.step.timing {
+        // Once the verdict is decided, a timed call is not waited for either: its lateness is a finding, not an error.
+        let bound = thread.step.timing == nil ? grace : evidenceBound(grace)
+        if thread.call.result(within: bound) == nil, let timing = thread.step.timing {
             finding(
-                "\(thread.step.action.name) on thread \(name) expected to return \(timing); still pending \(Judge.format(grace)) later",
+                "\(thread.step.action.name) on thread \(name) expected to return \(timing); "
+                    + (bound == grace
+                        ? "still pending \(Judge.format(grace)) later" : "still pending when the verdict was already decided"),
                 line: step.line)
             overdue.insert(name)
             return

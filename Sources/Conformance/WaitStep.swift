@@ -87,18 +87,20 @@ struct WaitStep: StepKind {
         case .peerRead(let name, let bytes):
             let peer = try run.peer(name, step)
             let target = bytes ?? run.scene.accepted
-            if !peer.wait(within: CaseRun.waitLimit, until: { count, _ in count >= target }) {
+            if !peer.wait(within: run.evidenceBound(CaseRun.waitLimit), until: { count, _ in count >= target }) {
                 run.finding("the peer read \(peer.observed.bytes.count) bytes, not the \(target) waited for", line: step.line)
             }
         case .peerEnding(let name, let ending):
             let peer = try run.peer(name, step)
-            if !peer.isReading && peer.observed.ending == .open { try run.harness { try peer.read(limit: nil, within: CaseRun.waitLimit) } }
-            if !peer.wait(within: CaseRun.waitLimit, until: { _, seen in seen == ending }) {
+            if !peer.isReading && peer.observed.ending == .open {
+                try run.harness { try peer.read(limit: nil, within: run.evidenceBound(CaseRun.waitLimit)) }
+            }
+            if !peer.wait(within: run.evidenceBound(CaseRun.waitLimit), until: { _, seen in seen == ending }) {
                 run.finding("the peer's reading ended with \(peer.observed.ending.rawValue), not \(ending.rawValue)", line: step.line)
             }
         case .completed(let name):
             guard let operation = run.scene.operations[name] else { throw CaseAbort("line \(step.line): no operation named '\(name)'") }
-            if run.subject.registry.waitForCompletion(of: operation, within: CaseRun.waitLimit) == nil {
+            if run.subject.registry.waitForCompletion(of: operation, within: run.evidenceBound(CaseRun.waitLimit)) == nil {
                 run.finding("asynchronous operation \(name) did not complete within \(CaseRun.waitLimit)", line: step.line)
             }
         case .released(let name):
@@ -106,7 +108,7 @@ struct WaitStep: StepKind {
             guard run.subject.auditsHandles else {
                 throw CaseAbort("line \(step.line): 'wait: {released: ...}' needs a provider whose handles come from the harness")
             }
-            if !run.subject.registry.waitForRelease(of: handle, within: CaseRun.waitLimit) {
+            if !run.subject.registry.waitForRelease(of: handle, within: run.evidenceBound(CaseRun.waitLimit)) {
                 run.finding("\(name) was not released within \(CaseRun.waitLimit)", line: step.line)
             }
         case .delivered:

@@ -50,7 +50,8 @@ public final class PeerSocket: @unchecked Sendable {
     public static func connect(
         to address: SocketAddress, receiveBuffer: Int? = nil, within timeout: Duration = .seconds(5)
     ) throws -> PeerSocket {
-        let fd = try wrap("peer socket") { () throws(SystemError) in try Syscall.socket(address.family, nonblocking: true) }
+        let fd = Syscall.intoHarnessRange(
+            try wrap("peer socket") { () throws(SystemError) in try Syscall.socket(address.family, nonblocking: true) })
         let peer = try PeerSocket(fd: fd)
         if let receiveBuffer {
             try wrap("peer SO_RCVBUF") { () throws(SystemError) in
@@ -250,7 +251,8 @@ public final class PeerListener: @unchecked Sendable {
 
     /// Listens on the loopback address of `family`; accepted sockets inherit `receiveBuffer`.
     public init(_ family: SocketAddress.Family, backlog: Int32 = 16, receiveBuffer: Int? = nil) throws {
-        let fd = try wrap("listener socket") { () throws(SystemError) in try Syscall.socket(family, nonblocking: true) }
+        let fd = Syscall.intoHarnessRange(
+            try wrap("listener socket") { () throws(SystemError) in try Syscall.socket(family, nonblocking: true) })
         self.fd = fd
         do {
             if let receiveBuffer {
@@ -274,7 +276,7 @@ public final class PeerListener: @unchecked Sendable {
         let deadline = Deadline(after: timeout)
         while true {
             let outcome = try wrap("peer accept") { () throws(SystemError) in try Syscall.accept(fd, nonblocking: true) }
-            if case .done(let (newFD, _)) = outcome { return try PeerSocket(fd: newFD) }
+            if case .done(let (newFD, _)) = outcome { return try PeerSocket(fd: Syscall.intoHarnessRange(newFD)) }
             var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
             let ready = try wrap("peer poll") { () throws(SystemError) in
                 try Syscall.poll(&fds, timeoutMilliseconds: deadline.remainingMilliseconds)

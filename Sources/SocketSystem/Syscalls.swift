@@ -204,6 +204,25 @@ package enum Syscall {
         _ = Glibc.read(fd, &value, MemoryLayout<UInt64>.size)
     }
 
+    /// The lowest descriptor number the harness's own sockets use: half the process's limit, at most 4096. A
+    /// provider's sockets get the lowest free numbers, so a descriptor number a provider has closed and still
+    /// writes to (a stale one) lands among its own, never in the harness's evidence.
+    package static let harnessDescriptorFloor: Int32 = {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 512 }
+        return Int32(clamping: min(max(Int(limit.rlim_cur / 2), 64), 4096))
+    }()
+
+    /// Moves `fd` to the harness's range (at or above `harnessDescriptorFloor`) and returns its new number; where
+    /// that range is full, `fd` stays as it is.
+    package static func intoHarnessRange(_ fd: Int32) -> Int32 {
+        guard fd < harnessDescriptorFloor else { return fd }
+        let moved = fcntl(fd, F_DUPFD_CLOEXEC, harnessDescriptorFloor)
+        guard moved >= 0 else { return fd }
+        Glibc.close(fd)
+        return moved
+    }
+
     /// poll(2) with a timeout in milliseconds (-1: none); returns the number of ready entries.
     package static func poll(_ fds: inout [pollfd], timeoutMilliseconds: Int32) throws(SystemError) -> Int {
         let count = nfds_t(fds.count)

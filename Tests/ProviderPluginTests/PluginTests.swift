@@ -59,6 +59,24 @@ func verdicts(in directory: URL) throws -> [String: (verdict: String, messages: 
         }
     }
 
+    @Test("A plugin that writes into the harness's peer socket disturbs the evidence: the case is an error saying so, not a verdict")
+    func strayWritesAreAnError() throws {
+        try withTemporaryDirectory { directory in
+            let library = try buildExample("stray", defines: ["-DEXAMPLE_WRITE_STRAY"], in: directory)
+            let run = try runPlugin(
+                library, ["--cases", "linger.graceful[payload=0,blocking=true,role=client,family=ipv4]"], in: directory)
+            #expect(run.status == 2, "\(run.output) \(run.errors)")
+            let results = try verdicts(in: directory)
+            #expect(results.count == 1)
+            for (id, result) in results {
+                #expect(result.verdict == "error", "\(id) \(result)")
+                #expect(
+                    result.messages.first?.hasPrefix("evidence disturbed: the wire carried 8 bytes from the harness's peer, which sent 0")
+                        == true, "\(result.messages)")
+            }
+        }
+    }
+
     @Test("A plugin that segfaults in an abortive close: those cases are errors saying so, the others still run and pass")
     func crashIsAnError() throws {
         try withTemporaryDirectory { directory in
