@@ -28,7 +28,13 @@ public struct ThreadState: CustomStringConvertible {
         (state == "S" || state == "D") && systemCall != nil && systemCall != Self.futex
     }
 
-    public var description: String { "state \(state), " + (systemCall.map { "in system call \($0)" } ?? "running") }
+    /// Asleep on a futex: waiting for a lock or a condition variable.
+    public var isWaitingOnFutex: Bool { (state == "S" || state == "D") && systemCall == Self.futex }
+
+    public var description: String {
+        if isWaitingOnFutex { return "state \(state), waiting on a futex (a lock or a condition variable)" }
+        return "state \(state), " + (systemCall.map { "in system call \($0)" } ?? "running")
+    }
 }
 
 /// Watching another thread of this process from outside: whether it sleeps in a system call.
@@ -36,21 +42,35 @@ public enum ThreadWatch {
     /// The kernel's id of the calling thread (gettid(2)), as /proc/self/task names it.
     public static var currentThread: Int32 { td_gettid() }
 
-    /// Waits until the thread `tid` sleeps in a system call other than a futex; false if it does not within `timeout`.
+    /// Waits until the thread `tid` sleeps in a system call (on a futex: for `futexWait`); false if it does not within `timeout`.
     public static func waitUntilBlocked(_ tid: Int32, within timeout: Duration) -> Bool {
         watch(within: timeout) { tid }.blocked
     }
 
+    /// How long a thread must sleep on a futex, without a break, to count as blocked: a provider whose blocking call
+    /// waits on a condition variable (a completion thread or a kernel ring does the I/O) sleeps there as long as the
+    /// call is pending, while a lock taken on the way in is held for far less.
+    public static let futexWait: Duration = .milliseconds(100)
+
     /// Looks at the thread `thread()` names (nil while it is not known yet) until it sleeps in a system call other
-    /// than a futex, or the deadline; `thread` may throw to give up. Returns whether it blocked and what was last seen.
+    /// than a futex, or on a futex for `futexWait` without a break, or the deadline; `thread` may throw to give up.
+    /// Returns whether it blocked and what was last seen.
     public static func watch(within timeout: Duration, thread: () throws -> Int32?) rethrows -> (blocked: Bool, seen: String?) {
         let deadline = Deadline(after: timeout)
         var seen: String?
+        var onFutexSince: ContinuousClock.Instant?
         while !deadline.hasPassed {
             if let tid = try thread() {
                 let state = ThreadState.read(tid)
                 seen = state.description
                 if state.isBlockedInSystemCall { return (true, seen) }
+                if state.isWaitingOnFutex {
+                    let since = onFutexSince ?? .now
+                    onFutexSince = since
+                    if ContinuousClock.now - since >= futexWait { return (true, seen) }
+                } else {
+                    onFutexSince = nil
+                }
             }
             // The kernel signals nothing when a thread goes to sleep; look again shortly.
             var none: [pollfd] = []

@@ -48,6 +48,19 @@ struct Evidence {
         }
     }
 
+    /// Waits until the wire shows every byte the main peer sent acknowledged by the subject, or a reset from the
+    /// subject; without a capture, or when nothing was sent, there is nothing to wait for.
+    func waitUntilPeerBytesArrived() {
+        guard let capture = scene.capture, let address = scene.mainPeerAddress, scene.peerSent > 0 else { return }
+        let target = Int64(scene.peerSent)
+        try? capture.wait(for: "the peer's bytes acknowledged or reset by the subject", within: run.evidenceBound(Self.waitLimit)) {
+            facts in
+            let acknowledged = Scene.direction(facts, peer: address, fromPeer: true).map { $0.bytesAcknowledged >= target } ?? false
+            let reset = Scene.direction(facts, peer: address, fromPeer: false).map { !$0.resets.isEmpty } ?? false
+            return acknowledged || reset
+        }
+    }
+
     /// `wire-quiet`: nothing from the subject (FIN or RST) reaches the wire within the settle time.
     func checkQuiet(_ step: Step) throws {
         let (capture, peerAddress) = try mainConnection(step, "wire-quiet")

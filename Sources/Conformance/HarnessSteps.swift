@@ -1,3 +1,5 @@
+import Basics
+import Foundation
 import Harness
 import ProviderInterface
 import WireAnalysis
@@ -219,7 +221,18 @@ struct BufferUntouchedStep: StepKind {
         guard let buffer = run.scene.receiveBuffers[thread] else {
             throw CaseAbort("line \(step.line): no receive was made on thread '\(thread)'")
         }
-        let written = buffer.writtenAfter
+        // The bytes the peer sent must have reached the subject before the buffer is judged: acknowledged by it,
+        // or answered with a reset (its socket is closed), as the wire shows.
+        run.evidence.waitUntilPeerBytesArrived()
+        // Then a write into the buffer is watched for during the settle time, as `wire-quiet` watches the wire.
+        let deadline = Deadline(after: run.evidenceBound(run.options.settle))
+        var written = buffer.writtenAfter
+        while written == 0 && !deadline.hasPassed {
+            // Memory signals nothing when it is written; look again shortly.
+            var none: [pollfd] = []
+            _ = poll(&none, 0, 1)
+            written = buffer.writtenAfter
+        }
         if written > 0 {
             run.finding("the receive on thread \(thread) wrote \(written) bytes into its buffer after it had returned", line: step.line)
         }

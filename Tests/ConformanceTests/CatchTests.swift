@@ -22,6 +22,53 @@ final class UnderReportingSend: ForwardingProvider, @unchecked Sendable {
     }
 }
 
+/// A provider whose blocking receive waits on a condition variable (a futex) while a thread of its own does the
+/// I/O, as one built on a completion thread or a kernel ring would; otherwise the reference. `armed`: the mistake
+/// of leaving that I/O armed when the handle is closed: the caller gets `interrupted` at once, but the receive goes
+/// on in the kernel and writes into the caller's buffer when data comes (made over posix, whose close wakes nothing).
+final class ConditionWaitingReceive: ForwardingProvider, @unchecked Sendable {
+    private let condition = NSCondition()
+    private var closed: Set<SocketHandle> = []
+    private let armed: Bool
+
+    init(_ inner: any SocketProvider, armed: Bool) {
+        self.armed = armed
+        super.init(inner)
+    }
+
+    override func receive(_ handle: SocketHandle, into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int {
+        final class Box: @unchecked Sendable { var result: Result<Int, SocketError>? }
+        let box = Box()
+        let (inner, condition, target) = (inner, condition, UncheckedBuffer(buffer))
+        Thread.detachNewThread {
+            let result = Result { () throws(SocketError) in try inner.receive(handle, into: target.buffer) }
+            condition.lock()
+            box.result = result
+            condition.broadcast()
+            condition.unlock()
+        }
+        condition.lock()
+        defer { condition.unlock() }
+        while box.result == nil && !(armed && closed.contains(handle)) { condition.wait() }
+        guard let result = box.result else { throw .interrupted }
+        return try result.get()
+    }
+
+    override func close(_ handle: SocketHandle) throws(SocketError) {
+        condition.lock()
+        closed.insert(handle)
+        condition.broadcast()
+        condition.unlock()
+        try inner.close(handle)
+    }
+}
+
+/// A buffer handed to the thread that fills it.
+struct UncheckedBuffer: @unchecked Sendable {
+    let buffer: UnsafeMutableRawBufferPointer
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+}
+
 /// Cases that must catch a faulty provider; they need the wire, hence capture rights.
 @Suite(.enabled(if: captureDenied == nil, Comment(rawValue: captureDenied ?? ""))) struct Catching {
     func run(_ pattern: String, _ provider: ProviderFactory) -> [CaseResult] {
@@ -51,5 +98,26 @@ final class UnderReportingSend: ForwardingProvider, @unchecked Sendable {
                 $0.contains("with faults injected, send reported 131070 bytes accepted but the wire carried 131072")
             }
                 == true, "\(results.first?.messages ?? [])")
+    }
+
+    @Test func aReceiveWaitingOnAConditionVariableIsPendingAndJudgedAsAnyOther() {
+        // A correct provider of another design: the pending receive sleeps on a futex, and close still aborts it.
+        let results = run(
+            "pend.receive[[]close=off,role=client,family=ipv4]",
+            ProviderFactory(name: "condition-waiting") { ConditionWaitingReceive(ProviderKind.reference.make(upcalls: $0), armed: false) })
+        #expect(results.count == 1)
+        #expect(results.allSatisfy { $0.verdict == .pass }, "\(results.map(\.messages))")
+    }
+
+    @Test func aReceiveLeftArmedAfterTheCloseIsCaughtEveryTime() {
+        // PEND-7 is judged once the peer's bytes have reached the subject (acknowledged, or reset), not before.
+        let provider = ProviderFactory(name: "armed-receive") { ConditionWaitingReceive(ProviderKind.posix.make(upcalls: $0), armed: true) }
+        for _ in 0..<3 {
+            let results = run("pend.receive-buffer", provider)
+            #expect(results.count == 1)
+            #expect(results.first?.verdict == .fail, "\(results.map(\.messages))")
+            #expect(results.first?.messages.contains { $0.contains("bytes into its buffer after it had returned") } == true)
+        }
+        #expect(run("pend.receive-buffer", .builtIn(.reference)).map(\.verdict) == [.pass])
     }
 }

@@ -20,11 +20,10 @@
  * send that has already accepted some bytes when it is woken returns TD_OK with their count.
  *
  * Pending: the harness decides from outside the provider that a call is pending: the thread that
- * made it is asleep (state S or D in /proc/self/task/TID/stat) in a system call other than futex
- * (/proc/self/task/TID/syscall), such as poll, recvfrom, accept4, or read on an eventfd. A call
- * that waits on a mutex or a condition variable (a futex) is not seen as pending, and the case is
- * an error "did not become pending": block in poll on the socket and a wake-up descriptor, as the
- * example provider (Examples/c-provider) does.
+ * made it is asleep (state S or D in /proc/self/task/TID/stat) in a system call
+ * (/proc/self/task/TID/syscall), such as poll, recvfrom, accept4, or read on an eventfd, or waits
+ * on a futex (a condition variable) for 100 ms without a break. A call that does neither within
+ * 5 s makes the case an error "did not become pending".
  *
  * Asynchronous operations: one pending when its handle is closed completes exactly once with
  * TD_OPERATION_ABORTED, possibly after close has returned; an attempt already under way when close
