@@ -13,6 +13,13 @@ struct CaseAbort: Error, CustomStringConvertible {
     var description: String { message }
 }
 
+/// A provider call that the case says must return within a bound never returned, even within the watchdog: a
+/// failure of the case's statements (not an `error`), after which the case goes no further and does not audit a
+/// provider that is still inside a call.
+struct CallNeverReturned: Error {
+    let message: String
+}
+
 /// What a subject call returned, and when.
 struct CallOutcome: Sendable {
     enum Value: Sendable {
@@ -151,6 +158,11 @@ final class CaseRun {
             verdict = Verdict.of(findings.map(\.level), caseLevel: instance.level)
             messages = findings.map(\.message)
             if cutShort { messages.append(Self.cutShortNote) }
+        } catch let stuck as CallNeverReturned {
+            finding(stuck.message)
+            verdict = Verdict.of(findings.map(\.level), caseLevel: instance.level)
+            messages = findings.map(\.message) + ["(the provider is still inside that call: the case went no further and did not audit it)"]
+            stages.abandon()
         } catch let abort as CaseAbort {
             verdict = .error
             messages = [abort.message] + findings.map(\.message)
@@ -256,6 +268,7 @@ final class CaseRun {
         }
         guard let outcome = call.result(within: options.watchdog) else {
             ladder.noteStuckCall(step.action.callText(step), thread: step.thread, started: call.startedAt)
+            try neverReturned(step, thread: nil)
             throw CaseAbort("provider did not return from \(step.action.name) within \(options.watchdog) (line \(step.line))")
         }
         absorb(outcome, of: step, reference: outcome.startedAt)
@@ -266,6 +279,17 @@ final class CaseRun {
         let handle = try handle(step.handle, step)
         let subject = subject
         try subjectCall(step) { () throws(SocketError) in try body(subject, handle) }
+    }
+
+    /// A call whose step bounds its return (`within`, `about`) and that has not returned within the watchdog fails
+    /// the case; an unbounded one is left to the caller (an `error`: the provider is stuck where nothing was required).
+    func neverReturned(_ step: Step, thread: String?) throws {
+        guard let timing = step.timing else { return }
+        let on = thread.map { " on thread \($0)" } ?? ""
+        throw CallNeverReturned(
+            message:
+                "line \(step.line): \(step.action.name)\(on) expected to return \(timing); it had not returned when the watchdog gave up on it (\(options.watchdog))"
+        )
     }
 
     /// Records what a returned call produced (handles, accepted bytes, operations) and judges it.

@@ -56,7 +56,11 @@ enum Judge {
                     "expected the peer to read all \(target) accepted bytes intact; it read \(bytes.count)\(intact ? "" : ", not intact")")
             }
         case .prefix?:
-            if !intact {
+            if bytes.count > target {
+                findings.append(
+                    "expected the peer to read an intact prefix of the \(target) accepted bytes; it read \(bytes.count), more than were accepted"
+                )
+            } else if !intact {
                 findings.append(
                     "expected the peer to read an intact prefix of the \(target) accepted bytes; its \(bytes.count) bytes differ")
             }

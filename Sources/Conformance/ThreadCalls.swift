@@ -45,6 +45,7 @@ extension CaseRun {
         guard let thread = scene.threads[name] else { return }
         guard thread.call.result(within: timeout) != nil else {
             ladder.noteStuckCall(thread.step.action.callText(thread.step), thread: name, started: thread.call.startedAt)
+            try neverReturned(thread.step, thread: name)
             throw CaseAbort(
                 "provider did not return from \(thread.step.action.name) (thread \(name), line \(thread.step.line)) within \(timeout)")
         }

@@ -36,10 +36,13 @@ public struct PowerMatrix: Sendable {
     public var referenceErrors: Int { reference.filter { $0.verdict == .error }.count }
     public var allCaughtRightly: Bool { mutants.allSatisfy { !$0.caughtRightly.isEmpty } }
 
-    /// The mark of one case against one mutant: X caught by a case of a broken statement, x caught by another, E error, . passed.
+    /// The mark of one case against one mutant: X caught by a case of a broken statement (S: only at the SHOULD
+    /// level, non-strict), x caught by another, E error, . passed.
     func mark(_ caseID: String, _ mutant: Mutant) -> Character {
         let mine = mutant.results.filter { $0.caseID == caseID }
-        if mutant.caughtRightly.contains(where: { $0.caseID == caseID }) { return "X" }
+        let rightly = mutant.caughtRightly.filter { $0.caseID == caseID }
+        if rightly.contains(where: { $0.verdict == .fail }) { return "X" }
+        if !rightly.isEmpty { return "S" }
         if mutant.caught.contains(where: { $0.caseID == caseID }) { return "x" }
         if mine.contains(where: { $0.verdict == .error }) { return "E" }
         return "."
@@ -63,15 +66,23 @@ public struct PowerMatrix: Sendable {
             lines.append(pad(caseID, width) + (referenceFailed ? "    F" : "    .") + marks)
         }
         lines.append("")
-        lines.append("X caught by a case of a statement the mistake breaks; x caught by another case; E error; . passed")
+        lines.append(
+            "X caught by a case of a statement the mistake breaks (S: at the SHOULD level only, non-strict); x caught by another case; E error; . passed"
+        )
         lines.append("")
         for (index, mutant) in mutants.enumerated() {
             let rightly = Set(mutant.caughtRightly.map(\.caseID)).sorted()
+            let onlyShould = !rightly.isEmpty && !mutant.caughtRightly.contains { $0.verdict == .fail }
             let verdict =
                 rightly.isEmpty
                 ? (mutant.caught.isEmpty ? "NOT CAUGHT" : "caught, but by no case of \(mutant.breaks.joined(separator: ", "))")
-                : "caught by \(rightly.joined(separator: ", "))"
-            lines.append("  \(index + 1) \(mutant.name): \(verdict) (\(mutant.caught.count) instances fail)")
+                : "caught \(onlyShould ? "at the SHOULD level " : "")by \(rightly.joined(separator: ", "))"
+            let nonStrict = mutant.caught.filter { $0.verdict == .nonStrict }.count
+            let counts =
+                nonStrict == 0
+                ? "\(mutant.caught.count) instances fail"
+                : "\(mutant.caught.count - nonStrict) instances fail, \(nonStrict) non-strict"
+            lines.append("  \(index + 1) \(mutant.name): \(verdict) (\(counts))")
         }
         let caught = mutants.filter { !$0.caughtRightly.isEmpty }.count
         lines.append("")

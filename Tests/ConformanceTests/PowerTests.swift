@@ -34,6 +34,17 @@ import Testing
         #expect(matrix.summary.mutants.map(\.caughtRightlyBy) == [["a"], [], []])
     }
 
+    @Test("A mistake caught only by a SHOULD case is counted, and shown, as caught at that level")
+    func caughtAtTheShouldLevel() {
+        let reference = [checking("a", .pass, ["CLOSE-3"])]
+        let stale = mutant("stale", breaks: ["CLOSE-3"], [checking("a", .nonStrict, ["CLOSE-3"])])
+        let matrix = PowerMatrix(reference: reference, mutants: [stale])
+        #expect(matrix.allCaughtRightly)
+        let text = matrix.render()
+        #expect(text.contains("\na       .  S\n"), "\(text)")
+        #expect(text.contains("1 stale: caught at the SHOULD level by a (0 instances fail, 1 non-strict)"), "\(text)")
+    }
+
     @Test("teardown power catches the linger mutants with the linger cases, and fails when the cases cannot catch a mutant")
     func powerCommand() throws {
         let suite = repositoryRoot.appendingPathComponent("conformance").path

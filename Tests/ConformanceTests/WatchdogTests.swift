@@ -82,4 +82,24 @@ final class LeakyClose: ForwardingProvider, @unchecked Sendable {
         // The stuck call does not stop the run: the next case runs and passes (the provider's cleanup releases its socket).
         #expect(results[1].verdict == .pass, "\(results[1].messages)")
     }
+
+    @Test func aCallBoundedByTheCaseThatNeverReturnsFailsTheCaseInsteadOfAnError() throws {
+        let timed = try CaseLoader.parse(
+            "id: test.timed-close\ntitle: t\nstatements: [CLOSE-1]\nsetup: {kind: none}\nsteps:\n  - socket: n\n  - close: n\n    within: at-once\n",
+            file: "timed-close.yaml", statements: statements)
+        let release = DispatchSemaphore(value: 0)
+        defer { release.signal() }
+        var options = RunOptions(
+            provider: ProviderFactory(name: "stuck-in-close") { registry in
+                StuckInClose(ProviderKind.reference.make(upcalls: registry), release: release)
+            })
+        options.watchdog = .milliseconds(500)
+        options.capture = false
+        let results = Runner.run(timed.instances, options: options)
+        #expect(results.map(\.verdict) == [.fail], "\(results.map(\.messages))")
+        #expect(
+            results.first?.messages.first
+                == "line 7: close expected to return at once; it had not returned when the watchdog gave up on it (0.5 seconds)",
+            "\(results.map(\.messages))")
+    }
 }
