@@ -313,3 +313,17 @@ final class CaseRun {
         for message in judged { finding(message, line: step.line) }
     }
 }
+
+/// A stage of a case that works on the run's scene, options and subject, and gives its findings to the run.
+protocol CaseStage {
+    var run: CaseRun { get }
+}
+
+extension CaseStage {
+    var scene: Scene { run.scene }
+    var options: RunOptions { run.options }
+    var instance: CaseInstance { run.instance }
+    var subject: Subject { run.subject }
+    func finding(_ message: String, line: Int? = nil) { run.finding(message, line: line) }
+    func harness<T>(_ body: () throws -> T) throws -> T { try run.harness(body) }
+}

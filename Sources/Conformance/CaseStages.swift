@@ -5,19 +5,12 @@ import WireAnalysis
 
 /// The stages of a case around its steps: setting the scene up, and at the end the tear-down and the audit of
 /// what the provider gave back.
-struct SceneStages {
+struct SceneStages: CaseStage {
     unowned let run: CaseRun
 
-    var scene: Scene { run.scene }
-    var options: RunOptions { run.options }
-    var instance: CaseInstance { run.instance }
-    var subject: Subject { run.subject }
     var ladder: LadderRecorder { run.ladder }
     var family: SocketAddress.Family { run.family }
-
-    func finding(_ message: String, line: Int? = nil) { run.finding(message, line: line) }
     func finding(_ message: String, level: Level) { run.finding(message, level: level) }
-    func harness<T>(_ body: () throws -> T) throws -> T { try run.harness(body) }
 
     // MARK: - Setup
 

@@ -7,18 +7,11 @@ import WireAnalysis
 /// Gathering the evidence for a case's expectations, from outside the provider: what the peers read, what the
 /// wire carried, how operations completed. Each wait has a deadline; what it gathers goes to a `Judge`, and the
 /// judge's findings to the run.
-struct Evidence {
+struct Evidence: CaseStage {
     unowned let run: CaseRun
 
-    var scene: Scene { run.scene }
-    var options: RunOptions { run.options }
-    var instance: CaseInstance { run.instance }
-    var subject: Subject { run.subject }
     var faultLayer: FaultLayer? { run.faultLayer }
     static var waitLimit: Duration { CaseRun.waitLimit }
-
-    func finding(_ message: String, line: Int? = nil) { run.finding(message, line: line) }
-    func harness<T>(_ body: () throws -> T) throws -> T { try run.harness(body) }
 
     // MARK: - The wire
 

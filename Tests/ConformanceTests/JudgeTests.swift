@@ -1,9 +1,9 @@
 import ProviderInterface
 import Testing
-@testable import WireAnalysis
 
 @testable import Conformance
 @testable import Harness
+@testable import WireAnalysis
 
 /// The judges are pure: an expectation and the evidence gathered for it give the findings, with no provider, peer
 /// or capture. Each statement of their reasoning can be checked, and each can fail.

@@ -57,6 +57,17 @@ final class LeakyClose: ForwardingProvider, @unchecked Sendable {
 }
 
 @Suite struct Watchdog {
+    /// Options for the reference provider whose close waits for `release`, with a short watchdog and no capture.
+    func stuckInClose(_ release: DispatchSemaphore) -> RunOptions {
+        var options = RunOptions(
+            provider: ProviderFactory(name: "stuck-in-close") { registry in
+                StuckInClose(ProviderKind.reference.make(upcalls: registry), release: release)
+            })
+        options.watchdog = .milliseconds(500)
+        options.capture = false
+        return options
+    }
+
     @Test func aStuckCallIsAnErrorNamingTheCallAndTheRunGoesOn() throws {
         let (cases, errors) = CaseLoader.loadDirectory("\(suiteDirectory)/cases", statements: statements)
         #expect(errors.isEmpty)
@@ -67,12 +78,7 @@ final class LeakyClose: ForwardingProvider, @unchecked Sendable {
             file: "no-close.yaml", statements: statements)
         let release = DispatchSemaphore(value: 0)
         defer { release.signal() }
-        var options = RunOptions(
-            provider: ProviderFactory(name: "stuck-in-close") { registry in
-                StuckInClose(ProviderKind.reference.make(upcalls: registry), release: release)
-            })
-        options.watchdog = .milliseconds(500)
-        options.capture = false
+        var options = stuckInClose(release)
         options.jobs = 1
         let results = Runner.run(stuck + untouched.instances, options: options)
         #expect(results.map(\.id) == ["linger.new-socket[family=ipv4]", "test.no-close"])
@@ -89,12 +95,7 @@ final class LeakyClose: ForwardingProvider, @unchecked Sendable {
             file: "timed-close.yaml", statements: statements)
         let release = DispatchSemaphore(value: 0)
         defer { release.signal() }
-        var options = RunOptions(
-            provider: ProviderFactory(name: "stuck-in-close") { registry in
-                StuckInClose(ProviderKind.reference.make(upcalls: registry), release: release)
-            })
-        options.watchdog = .milliseconds(500)
-        options.capture = false
+        let options = stuckInClose(release)
         let results = Runner.run(timed.instances, options: options)
         #expect(results.map(\.verdict) == [.fail], "\(results.map(\.messages))")
         #expect(
