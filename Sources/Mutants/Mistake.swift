@@ -14,6 +14,7 @@ public enum Mistake: String, CaseIterable, Sendable {
     case drainsUnreadData = "drains-unread-data"
     case completesAbortedTwice = "completes-aborted-twice"
     case completesAbortedWithSuccess = "completes-aborted-with-success"
+    case duplicateResetsLinger = "duplicate-resets-linger"
 
     /// What the provider does wrong.
     public var summary: String {
@@ -31,6 +32,8 @@ public enum Mistake: String, CaseIterable, Sendable {
         case .drainsUnreadData: "reads and discards unread data before closing, so the close is graceful instead of a reset"
         case .completesAbortedTwice: "completes each aborted asynchronous operation twice"
         case .completesAbortedWithSuccess: "completes aborted asynchronous operations with success instead of operationAborted"
+        case .duplicateResetsLinger:
+            "a duplicate starts with linger off, and the shared socket with it: a linger set before duplicating is lost"
         }
     }
 
@@ -49,6 +52,7 @@ public enum Mistake: String, CaseIterable, Sendable {
         case .blocksNonblockingLingerClose: ["LINGER-6"]
         case .drainsUnreadData: ["UNREAD-1"]
         case .completesAbortedTwice, .completesAbortedWithSuccess: ["PEND-5"]
+        case .duplicateResetsLinger: ["SHARE-3", "SHARE-4"]
         }
     }
 }

@@ -21,6 +21,7 @@ extension Mistake {
         case .drainsUnreadData: DrainsUnreadData(upcalls: upcalls, name: name)
         case .completesAbortedTwice: CompletesAbortedTwice(upcalls: upcalls, name: name)
         case .completesAbortedWithSuccess: CompletesAbortedWithSuccess(upcalls: upcalls, name: name)
+        case .duplicateResetsLinger: DuplicateResetsLinger(ReferenceProvider(upcalls: upcalls, name: name))
         }
     }
 }
@@ -108,5 +109,18 @@ final class CompletesAbortedTwice: ReferenceProvider, @unchecked Sendable {
 final class CompletesAbortedWithSuccess: ReferenceProvider, @unchecked Sendable {
     override func completeAborted(_ operation: OperationID, sending: Bool) {
         upcalls.completeOperation(operation, with: sending ? .sent(0) : .received([]))
+    }
+}
+
+/// Wraps the reference (a mistake in what `duplicate` does, not in a step of close): the new handle's options are
+/// set to their defaults, as a provider that keeps options per handle and initialises a copy afresh would, and the
+/// socket's linger with them. It shows only where sharing meets linger: linger set before duplicating.
+final class DuplicateResetsLinger: ForwardingProvider, @unchecked Sendable {
+    override var name: String { inner.name }
+
+    override func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle {
+        let copy = try inner.duplicate(handle)
+        try? inner.setOption(copy, .linger, to: .linger(.off))
+        return copy
     }
 }
