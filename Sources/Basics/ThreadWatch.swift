@@ -80,18 +80,6 @@ public enum ThreadWatch {
     }
 }
 
-/// Resources the process holds, to check that a case gives back what it took.
-public enum ProcessResources {
-    /// Threads of this process whose name starts with `prefix` (the reference provider names its completion thread "td-c<n>-").
-    public static func threads(named prefix: String) -> Int {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        return tasks.filter { tid in
-            let name = (try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8)) ?? ""
-            return name.hasPrefix(prefix)
-        }.count
-    }
-}
-
 /// This process: its descriptors and its own executable.
 public enum CurrentProcess {
     /// The descriptors this process has open (its entries in /proc/self/fd): what a long run must not make grow.

@@ -20,14 +20,6 @@ public struct PeerObservation: Sendable, CustomStringConvertible {
     /// The errno that broke the stream when it was not a reset (ECONNRESET): the ending is then `reset` too.
     public var error: Int32?
 
-    /// Whether the bytes are `payload` exactly.
-    public func isExactly(_ payload: [UInt8]) -> Bool { bytes == payload }
-
-    /// Whether the bytes are a prefix of `payload`, intact as far as they go.
-    public func isPrefix(of payload: [UInt8]) -> Bool {
-        bytes.count <= payload.count && payload.starts(with: bytes)
-    }
-
     public var description: String {
         "\(bytes.count) bytes, then " + (error.map { "error \(SystemError($0))" } ?? ending.rawValue)
     }

@@ -35,13 +35,6 @@ extension ProviderFactory {
     }
 }
 
-extension Subject {
-    /// A fresh built-in provider, its upcalls going to a new registry.
-    public convenience init(_ kind: ProviderKind) {
-        self.init(ProviderFactory.builtIn(kind))
-    }
-}
-
 /// Why a provider name on a command line names no provider.
 public struct ProviderNameError: Error, CustomStringConvertible {
     public let description: String
