@@ -15,6 +15,7 @@ public enum Mistake: String, CaseIterable, Sendable {
     case completesAbortedTwice = "completes-aborted-twice"
     case completesAbortedWithSuccess = "completes-aborted-with-success"
     case duplicateResetsLinger = "duplicate-resets-linger"
+    case resetsAtAnyAbortiveClose = "resets-at-any-abortive-close"
 
     /// What the provider does wrong.
     public var summary: String {
@@ -34,6 +35,7 @@ public enum Mistake: String, CaseIterable, Sendable {
         case .completesAbortedWithSuccess: "completes aborted asynchronous operations with success instead of operationAborted"
         case .duplicateResetsLinger:
             "a duplicate starts with linger off, and the shared socket with it: a linger set before duplicating is lost"
+        case .resetsAtAnyAbortiveClose: "applies linger 0 at every close: the connection is reset while another handle still names it"
         }
     }
 
@@ -53,6 +55,7 @@ public enum Mistake: String, CaseIterable, Sendable {
         case .drainsUnreadData: ["UNREAD-1"]
         case .completesAbortedTwice, .completesAbortedWithSuccess: ["PEND-5"]
         case .duplicateResetsLinger: ["SHARE-3", "SHARE-4"]
+        case .resetsAtAnyAbortiveClose: ["SHARE-2", "SHARE-4"]
         }
     }
 }

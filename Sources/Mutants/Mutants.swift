@@ -22,6 +22,7 @@ extension Mistake {
         case .completesAbortedTwice: CompletesAbortedTwice(upcalls: upcalls, name: name)
         case .completesAbortedWithSuccess: CompletesAbortedWithSuccess(upcalls: upcalls, name: name)
         case .duplicateResetsLinger: DuplicateResetsLinger(ReferenceProvider(upcalls: upcalls, name: name))
+        case .resetsAtAnyAbortiveClose: ResetsAtAnyAbortiveClose(upcalls: upcalls, name: name)
         }
     }
 }
@@ -52,7 +53,14 @@ final class DoesNotAbortPending: ReferenceProvider, @unchecked Sendable {
 
 final class ClosesOnFirstDuplicate: ReferenceProvider, @unchecked Sendable {
     /// The connection ends at the first close; the descriptor itself is closed once, by the last.
-    override func closedDuplicate(socket fd: Int32) { _ = try? Syscall.shutdown(fd, ShutdownDirection.both.rawValue) }
+    override func closedDuplicate(socket fd: Int32, linger: Linger) { _ = try? Syscall.shutdown(fd, ShutdownDirection.both.rawValue) }
+}
+
+final class ResetsAtAnyAbortiveClose: ReferenceProvider, @unchecked Sendable {
+    /// Linger 0 is applied at every close: the connection is reset though another handle still names the socket.
+    override func closedDuplicate(socket fd: Int32, linger: Linger) {
+        if linger.isOn && linger.seconds == 0 { Syscall.disconnect(fd) }
+    }
 }
 
 final class ReleasesTwice: ReferenceProvider, @unchecked Sendable {

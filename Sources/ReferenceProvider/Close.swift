@@ -51,7 +51,7 @@ extension ReferenceProvider {
         if tearsDown {
             tearDown(socket: socket.fd, linger: finalLinger, blocking: blocking)
         } else {
-            closedDuplicate(socket: socket.fd)
+            closedDuplicate(socket: socket.fd, linger: finalLinger)
         }
         try? Syscall.close(entry.wake)
         // The handle goes back exactly once, by this close (HANDLE-1).

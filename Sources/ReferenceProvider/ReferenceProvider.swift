@@ -63,7 +63,7 @@ open class ReferenceProvider: SocketProvider, @unchecked Sendable {
     open var nonblockingCloseRefusesToWait: Bool { true }
 
     /// A close that is not the last of its socket: the connection goes on for the other handles (SHARE-2).
-    open func closedDuplicate(socket fd: Int32) {}
+    open func closedDuplicate(socket fd: Int32, linger: Linger) {}
 
     /// Completes an asynchronous operation aborted by the close of its handle: once, with `operationAborted` (PEND-5).
     open func completeAborted(_ operation: OperationID, sending: Bool) {

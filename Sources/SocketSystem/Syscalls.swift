@@ -84,6 +84,13 @@ package enum Syscall {
         throw SystemError(code)
     }
 
+    /// Ends the connection abortively (an RST) while the descriptor stays open: connect to AF_UNSPEC.
+    package static func disconnect(_ fd: Int32) {
+        var unspecified = sockaddr()
+        unspecified.sa_family = sa_family_t(AF_UNSPEC)
+        _ = Glibc.connect(fd, &unspecified, socklen_t(MemoryLayout<sockaddr>.size))
+    }
+
     package static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, dontWait: Bool) throws(SystemError) -> IOResult<Int> {
         let flags = Int32(MSG_NOSIGNAL) | (dontWait ? Int32(MSG_DONTWAIT) : 0)
         return try nonblocking { Glibc.send(fd, bytes.baseAddress, bytes.count, flags) }
