@@ -94,6 +94,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "ProviderPluginTests", dependencies: ["TestSupport"], swiftSettings: strictSettings),
         .testTarget(
+            name: "ReportingTests", dependencies: ["Conformance", "Reporting", "TestSupport", "WireAnalysis"], swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "FaultInjectionTests", dependencies: ["Conformance", "FaultInjection", "Harness", "ProviderCatalogue", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(

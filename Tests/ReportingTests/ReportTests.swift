@@ -14,7 +14,7 @@ func result(_ id: String, _ verdict: Verdict, messages: [String] = []) -> CaseRe
     return try! JSONDecoder().decode(CaseResult.self, from: data)
 }
 
-@Suite struct Reporting {
+@Suite struct Reports {
     @Test func exitCodesFollowTheVerdicts() {
         #expect(
             RunVerdict.of(results: [result("a", .pass), result("b", .skipped), result("c", .nonStrict)], stale: [], unstable: [])
