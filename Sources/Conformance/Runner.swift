@@ -49,26 +49,24 @@ public enum Runner {
     public static func run(
         _ instances: [CaseInstance], options: RunOptions, progress: @escaping @Sendable (Int, CaseResult) -> Void = { _, _ in }
     ) -> [CaseResult] {
-        let finished = RunState(count: 0)
-        return run([Batch(instances, options: options)], workers: options.jobs) { _, result in
-            finished.count { progress($0, result) }
-        }[0]
+        run([Batch(instances, options: options)], workers: options.jobs) { _, finished, result in progress(finished, result) }[0]
     }
 
     /// Runs several batches (one provider each) over one pool of `workers` threads; returns each batch's results
-    /// in its instances' order. `progress` is called (from any thread, one at a time) with the batch's index.
+    /// in its instances' order. `progress` is called (from any thread, one at a time within a batch) with the batch's
+    /// index and how many of its instances have finished.
     ///
     /// Cases that name released handles (`exclusive`) run after the others, one at a time within their batch: a
     /// released value may be reused for another case's socket by a provider whose handles are descriptors. Cases
     /// that run in worker processes (`isolation`) need no such turn: descriptors are each process's own.
     public static func run(
-        _ batches: [Batch], workers: Int, progress: @escaping @Sendable (Int, CaseResult) -> Void = { _, _ in }
+        _ batches: [Batch], workers: Int, progress: @escaping @Sendable (Int, Int, CaseResult) -> Void = { _, _, _ in }
     ) -> [[CaseResult]] {
         let states = batches.map { RunState(count: $0.instances.count) }
         let capabilities = batches.map { $0.options.provider.capabilities }
         let runOne: @Sendable (Int, Int) -> Void = { batch, index in
             let result = runInstance(batches[batch].instances[index], options: batches[batch].options, capabilities: capabilities[batch])
-            states[batch].finish(index, result) { _, result in progress(batch, result) }
+            states[batch].finish(index, result) { finished, result in progress(batch, finished, result) }
         }
         // A case in a worker process of its own cannot meet another case's descriptors: it needs no turn alone.
         let alone: @Sendable (Int, Int) -> Bool = { batch, index in
@@ -164,14 +162,6 @@ final class RunState: @unchecked Sendable {
         slots[index] = result
         finished += 1
         progress(finished, result)
-    }
-
-    /// Counts one more finished instance and reports the count, one caller at a time.
-    func count(_ report: (Int) -> Void) {
-        lock.lock()
-        defer { lock.unlock() }
-        finished += 1
-        report(finished)
     }
 
     var results: [CaseResult] {

@@ -23,9 +23,8 @@ public struct Selection: Sendable {
         }.sorted { $0.id < $1.id }
     }
 
-    /// The selected instances of this shard, in id order.
-    public func apply(_ instances: [CaseInstance]) -> [CaseInstance] {
-        let matched = matching(instances)
+    /// This shard of the instances `matching` selected, in their order.
+    public func shard(of matched: [CaseInstance]) -> [CaseInstance] {
         guard let shard else { return matched }
         return matched.enumerated().filter { $0.offset % shard.count == shard.index - 1 }.map(\.element)
     }

@@ -94,11 +94,11 @@ struct Power: ParsableCommand {
         let started = Date()
         // The reference first and alone, so that its timing is not judged under the mutants' load; then every
         // mutant's cases over one pool of --parallel x --jobs.
-        let reference = Runner.run([batches[0]], workers: jobs) { _, result in
+        let reference = Runner.run([batches[0]], workers: jobs) { _, _, result in
             tally.add(0, result) { Self.line(providers[0], $0, seconds: Date().timeIntervalSince(started)) }
         }[0]
         let mutantsStarted = Date()
-        let mutantRuns = Runner.run(Array(batches.dropFirst()), workers: parallel * jobs) { batch, result in
+        let mutantRuns = Runner.run(Array(batches.dropFirst()), workers: parallel * jobs) { batch, _, result in
             tally.add(batch + 1, result) { Self.line(providers[batch + 1], $0, seconds: Date().timeIntervalSince(mutantsStarted)) }
         }
         let matrix = PowerMatrix(

@@ -109,8 +109,9 @@ struct Run: ParsableCommand {
                 code: 2)
         }
         let selection = Selection(cases: cases, exclude: exclude, shard: try shard.map(parseShard))
-        let instances = selection.apply(loaded.flatMap(\.instances))
-        guard !selection.matching(loaded.flatMap(\.instances)).isEmpty || !errors.isEmpty else {
+        let matched = selection.matching(loaded.flatMap(\.instances))
+        let instances = selection.shard(of: matched)
+        guard !matched.isEmpty || !errors.isEmpty else {
             throw CommandFailure("no case matches --cases \(cases.joined(separator: " ")) --exclude \(exclude.joined(separator: " "))")
         }
         var options = try makeOptions(choice)
