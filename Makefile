@@ -6,7 +6,8 @@
 #   make fixtures                                 record the capture fixtures in captures/ again (needs capture rights)
 #   make examples                                 build the example provider in C (Examples/c-provider/libexample.so)
 #   make validate PROVIDER=path/to/lib.so         build, then the suite against a provider plugin (EXPECTATIONS=file for its known deviations)
-#   make power                                    the suite against every mutant: which cases catch which mistake
+#   make power                                    the suite against every mutant (Swift and C): which cases catch which mistake
+#   make c-mutants                                the mutants of the example provider in C (.build/c-mutants)
 #   make screenshot                               a posix run's HTML report, rendered by headless Chromium (.build/screenshot/)
 #   make fuzz [FUZZ_SECONDS=600]                  libFuzzer on the readers of captures, cases, fault plans and expectations
 #   make deps                                     install what is missing (apt-get, as root)
@@ -18,14 +19,14 @@ PROVIDER ?= reference
 N ?= 20
 PROVIDERS := reference posix
 
-.PHONY: all deps build test conformance examples validate power repeat bench fixtures screenshot fuzz format lint clean
+.PHONY: all deps build test conformance examples c-mutants validate power repeat bench fixtures screenshot fuzz format lint clean
 
 all: build
 
 # libpcap-dev and pkg-config build the capture module; tshark and tcpdump are what the analysis is
 # cross-checked and benchmarked against; chromium renders the HTML report in the tests; gcc builds the
 # example provider in C.
-DEB_PACKAGES := libpcap-dev pkg-config tshark tcpdump chromium gcc libc6-dev
+DEB_PACKAGES := libpcap-dev pkg-config tshark tcpdump chromium gcc libc6-dev patch
 
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "teardown: swift not found; install Swift 6.3 (expected at /opt/swift/usr/bin)" >&2; exit 1; }
@@ -35,6 +36,7 @@ deps:
 	command -v tcpdump >/dev/null || [ -x /usr/sbin/tcpdump ] || missing="$$missing tcpdump"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v cc >/dev/null || missing="$$missing gcc libc6-dev"; \
+	command -v patch >/dev/null || missing="$$missing patch"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "teardown: installing$$missing"; \
@@ -83,9 +85,23 @@ validate: build examples
 	.build/debug/teardown run --provider plugin:$(PROVIDER) $(if $(EXPECTATIONS),--expectations $(EXPECTATIONS)) \
 	  --junit .build/validate.xml --json .build/validate.json $(ARGS)
 
-# Every mutant (the reference with one mistake) must be caught by a case of a statement it breaks.
-power: build
-	.build/debug/teardown power --json .build/power.json $(ARGS)
+# The mutants of the example provider in C: each patch in Examples/c-provider/mistakes makes one mistake; a patch
+# that no longer applies to example_provider.c stops the build.
+C_MUTANT_PATCHES := $(wildcard Examples/c-provider/mistakes/*.patch)
+C_MUTANTS := $(patsubst Examples/c-provider/mistakes/%.patch,.build/c-mutants/lib%.so,$(C_MUTANT_PATCHES))
+c-mutants: $(C_MUTANTS)
+	@for f in .build/c-mutants/*.patch; do [ -e "$$f" ] || continue; \
+	  [ -e "Examples/c-provider/mistakes/$${f##*/}" ] || rm -f "$$f" ".build/c-mutants/lib$$(basename "$$f" .patch).so"; done
+.build/c-mutants/lib%.so: Examples/c-provider/mistakes/%.patch Examples/c-provider/example_provider.c Sources/CTeardownProvider/include/teardown_provider.h
+	@rm -rf .build/c-mutants/$* && mkdir -p .build/c-mutants/$*
+	@cp Examples/c-provider/example_provider.c .build/c-mutants/$*/
+	@patch -s -p1 --no-backup-if-mismatch -d .build/c-mutants/$* < $< || { echo "teardown: $< no longer applies to example_provider.c" >&2; exit 1; }
+	$(CC) $(EXAMPLE_CFLAGS) -shared -o $@ .build/c-mutants/$*/example_provider.c
+	@cp $< .build/c-mutants/$*.patch
+
+# Every mutant (the reference, or the example in C, with one mistake) must be caught by a case of a statement it breaks.
+power: build examples c-mutants
+	.build/debug/teardown power --c-mutants .build/c-mutants --json .build/power.json $(ARGS)
 
 repeat: build
 	@for i in $$(seq 1 $(N)); do \

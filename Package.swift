@@ -57,7 +57,10 @@ let package = Package(
         .target(name: "FaultInjection", dependencies: ["Basics", "ProviderInterface", "SocketSystem"], swiftSettings: strictSettings),
         .target(
             name: "Conformance",
-            dependencies: ["Basics", "Harness", "PacketCapture", "WireAnalysis", "ProviderInterface", "CShim", "FaultInjection", "Yams"],
+            dependencies: [
+                "Basics", "Harness", "PacketCapture", "WireAnalysis", "ProviderInterface", "CShim", "FaultInjection", "SocketSystem",
+                "Yams",
+            ],
             swiftSettings: strictSettings
         ),
         // How a run is shown: console, JSON, JUnit and HTML reports, the text and SVG ladders, the facts of a capture
@@ -92,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "ProviderCatalogueTests", dependencies: ["Conformance", "Harness", "Mutants", "ProviderCatalogue", "TestSupport"],
             swiftSettings: strictSettings),
-        .testTarget(name: "ProviderPluginTests", dependencies: ["TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "ProviderPluginTests", dependencies: ["Conformance", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "ReportingTests", dependencies: ["Conformance", "Reporting", "TestSupport", "WireAnalysis"], swiftSettings: strictSettings
         ),

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <errno.h>
+#include <fcntl.h>
 
 int td_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
@@ -98,3 +99,29 @@ void td_install_crash_reporter(void) {
 void td_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
 
 void td_flush_stdout(void) { fflush(stdout); }
+
+/* position * 7 + position / 251 + seed, modulo 256: a pattern without a short period. */
+void td_payload(uint8_t *out, size_t count, uint8_t seed, size_t offset) {
+    size_t quotient = offset / 251, remainder = offset % 251, position = offset;
+    for (size_t i = 0; i < count; i++, position++) {
+        out[i] = (uint8_t)(position * 7 + quotient + seed);
+        if (++remainder == 251) {
+            remainder = 0;
+            quotient++;
+        }
+    }
+}
+
+int td_payload_matches(const uint8_t *bytes, size_t count, uint8_t seed, size_t offset) {
+    size_t quotient = offset / 251, remainder = offset % 251, position = offset;
+    for (size_t i = 0; i < count; i++, position++) {
+        if (bytes[i] != (uint8_t)(position * 7 + quotient + seed)) return 0;
+        if (++remainder == 251) {
+            remainder = 0;
+            quotient++;
+        }
+    }
+    return 1;
+}
+
+int td_pipe_cloexec(int ends[2]) { return pipe2(ends, O_CLOEXEC); }

@@ -61,6 +61,8 @@ struct Finding {
 final class CaseRun {
     /// The bound of a wait on an event that the case expects (a peer ending, a FIN, a byte count).
     static let waitLimit: Duration = .seconds(5)
+    /// How long a thread's call is waited for once the verdict is decided (see `join`).
+    static let decidedJoinBound: Duration = .seconds(1)
 
     let instance: CaseInstance
     let options: RunOptions
@@ -128,12 +130,13 @@ final class CaseRun {
     }
 
     func finding(_ message: String, line: Int? = nil) {
-        findings.append(Finding(level: instance.level, message: line.map { "line \($0): \(message)" } ?? message))
+        finding(line.map { "line \($0): \(message)" } ?? message, level: instance.level)
     }
 
     /// A finding at a level of its own (the audit's: HANDLE-5 is a SHOULD whatever the case).
     func finding(_ message: String, level: Level) {
         findings.append(Finding(level: level, message: message))
+        options.onFinding?(level, message)
     }
 
     /// Runs the case to its verdict; never throws.
@@ -283,9 +286,17 @@ final class CaseRun {
 
     /// A call whose step bounds its return (`within`, `about`) and that has not returned within the watchdog fails
     /// the case; an unbounded one is left to the caller (an `error`: the provider is stuck where nothing was required).
-    func neverReturned(_ step: Step, thread: String?) throws {
-        guard let timing = step.timing else { return }
+    /// An unbounded call left pending after the verdict was decided is the failure's consequence, not the
+    /// harness's trouble: the case fails on the findings already made.
+    func neverReturned(_ step: Step, thread: String?, waited: Duration? = nil) throws {
         let on = thread.map { " on thread \($0)" } ?? ""
+        guard let timing = step.timing else {
+            guard verdictDecided else { return }
+            throw CallNeverReturned(
+                message:
+                    "line \(step.line): \(step.action.name)\(on) had not returned \(Judge.format(waited ?? options.watchdog)) after the verdict was decided; the failure above left it pending"
+            )
+        }
         throw CallNeverReturned(
             message:
                 "line \(step.line): \(step.action.name)\(on) expected to return \(timing); it had not returned when the watchdog gave up on it (\(options.watchdog))"

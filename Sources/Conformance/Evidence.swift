@@ -28,16 +28,21 @@ struct Evidence: CaseStage {
     func waitForAcknowledgement(ofSubject: Bool, bytes: Int, _ step: Step) throws {
         let (capture, peerAddress) = try mainConnection(step, "wait: \(ofSubject ? "acknowledged" : "delivered")")
         let target = Int64(bytes)
-        let what = ofSubject ? "every accepted byte acknowledged" : "every byte the peer sent acknowledged"
+        // Once the peer has shut down, its FIN is part of what it sent: delivered means that too.
+        let withFin = !ofSubject && scene.peerShutDown
+        let what = ofSubject ? "every accepted byte acknowledged" : "every byte the peer sent\(withFin ? " and its FIN" : "") acknowledged"
         do {
             try capture.wait(for: what, within: run.evidenceBound(Self.waitLimit)) { facts in
-                Scene.direction(facts, peer: peerAddress, fromPeer: !ofSubject).map { $0.bytesAcknowledged >= target } ?? false
+                Scene.direction(facts, peer: peerAddress, fromPeer: !ofSubject).map {
+                    $0.bytesAcknowledged >= target && (!withFin || $0.fin?.acknowledged == true)
+                } ?? false
             }
         } catch {
             finding(
                 ofSubject
                     ? "the peer did not acknowledge the \(target) accepted bytes: \(error.message)"
-                    : "the subject did not acknowledge the \(target) bytes the peer sent: \(error.message)", line: step.line)
+                    : "the subject did not acknowledge the \(target) bytes the peer sent\(withFin ? " and its FIN" : ""): \(error.message)",
+                line: step.line)
         }
     }
 

@@ -147,6 +147,7 @@ struct PeerShutdownStep: StepKind {
     func perform(_ step: Step, in run: CaseRun) throws {
         let end = try run.peer(peer, step)
         try run.harness { try end.socket.shutdownSending() }
+        if peer == "peer" { run.scene.peerShutDown = true }
     }
 }
 

@@ -1,41 +1,36 @@
 import Foundation
+import SocketSystem
 
-/// The process's open sockets, seen from outside the provider: /proc/net/tcp and tcp6 give each socket's ports,
-/// state and inode; /proc/self/fd tells which inodes the process still holds.
+/// The process's open sockets, seen from outside the provider: /proc/self/fd gives each socket descriptor's
+/// inode, and the descriptor itself its ports and whether it listens. (Not /proc/net/tcp: the kernel walks its
+/// whole connection table for every read of it, which costs more than the rest of a case on a busy machine.)
 enum SocketInventory {
     struct Entry {
         var inode: String
         var localPort: UInt16
         var remotePort: UInt16
-        /// The kernel's TCP state number (10 is LISTEN).
-        var state: Int
+        var listening: Bool
     }
 
-    static let listening = 10
-
-    /// Every TCP socket of the machine's (or namespace's) tables that has an inode.
+    /// Every TCP or TCP-like socket the process holds a descriptor to.
     static func sockets() -> [Entry] {
-        var entries: [Entry] = []
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = readWhole(table) else { continue }
-            for line in text.split(separator: "\n").dropFirst() {
-                let fields = line.split(separator: " ")
-                guard fields.count > 9, fields[9] != "0",
-                    let local = fields[1].split(separator: ":").last.flatMap({ UInt16($0, radix: 16) }),
-                    let remote = fields[2].split(separator: ":").last.flatMap({ UInt16($0, radix: 16) }),
-                    let state = Int(fields[3], radix: 16)
-                else { continue }
-                entries.append(Entry(inode: String(fields[9]), localPort: local, remotePort: remote, state: state))
-            }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.compactMap { name -> Entry? in
+            guard let fd = Int32(name), let inode = socketInode(fd), let local = try? Syscall.localAddress(fd) else { return nil }
+            let remote = try? Syscall.remoteAddress(fd)
+            let listening = (try? Syscall.option(fd, SOL_SOCKET, SO_ACCEPTCONN)) == 1
+            // The descriptor may have been closed and its number reused meanwhile: only a socket seen the same
+            // before and after counts.
+            guard socketInode(fd) == inode else { return nil }
+            return Entry(inode: inode, localPort: local.port, remotePort: remote?.port ?? 0, listening: listening)
         }
-        return entries
     }
 
-    /// A /proc file read to its end: they report a size of 0 and come a page per read.
-    static func readWhole(_ path: String) -> String? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    /// The inode of the socket behind descriptor `fd`, or nil when it is not a socket.
+    static func socketInode(_ fd: Int32) -> String? {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"), target.hasPrefix("socket:[")
+        else { return nil }
+        return String(target.dropFirst(8).dropLast())
     }
 
     /// The descriptors of this process that hold one of `inodes`.

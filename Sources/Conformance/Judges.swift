@@ -47,8 +47,7 @@ enum Judge {
     /// What a peer read, and how its reading ended, against the bytes the subject accepted (`accepted`).
     static func peer(_ expectation: PeerExpectation, read bytes: [UInt8], ending: Ending, accepted target: Int) -> [String] {
         var findings: [String] = []
-        let sent = Payload.bytes(target)
-        let intact = bytes.count <= sent.count && sent.starts(with: bytes)
+        let intact = bytes.count <= target && Payload.matches(bytes)
         switch expectation.read {
         case .accepted?:
             if bytes.count != target || !intact {

@@ -27,6 +27,9 @@ public struct RunOptions: Sendable {
     /// Runs a case somewhere else (a worker process) instead of in this process; gets the instance and the
     /// directory for its pcap, and returns its result.
     public var isolation: (@Sendable (CaseInstance, String?) -> CaseResult)?
+    /// Told of every finding as it is made (a worker passes them on at once, so that a provider crash that ends
+    /// the process keeps them): whether it is at the MUST level, and its words.
+    public var onFinding: (@Sendable (_ level: Level, _ message: String) -> Void)?
 
     public init(provider: ProviderFactory) { self.provider = provider }
 }
@@ -120,6 +123,18 @@ public enum Runner {
         CaseResult(
             id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
             verdict: .error, messages: [message], pcap: nil, seconds: seconds, expectedDeviation: nil, faults: nil, ladder: nil)
+    }
+
+    /// The result of an instance whose provider crashed the process it ran in: a failure at the case's level,
+    /// with the findings made before the crash (passed on through `onFinding`) and the crash last.
+    public static func crashed(_ instance: CaseInstance, findings: [(level: Level, message: String)], crash: String, seconds: Double)
+        -> CaseResult
+    {
+        CaseResult(
+            id: instance.id, caseID: instance.caseID, title: instance.title, statements: instance.statements, level: instance.level,
+            verdict: Verdict.of(findings.map(\.level) + [instance.level], caseLevel: instance.level),
+            messages: findings.map(\.message) + [crash + "; the case went no further"], pcap: nil, seconds: seconds,
+            expectedDeviation: nil, faults: nil, ladder: nil)
     }
 
     static func skipped(_ instance: CaseInstance, _ reason: String) -> CaseResult {

@@ -32,6 +32,8 @@ final class Scene {
     var accepted = 0
     /// Bytes the main peer sent.
     var peerSent = 0
+    /// Whether the main peer has shut down sending: its FIN follows the bytes it sent.
+    var peerShutDown = false
     /// The main peer's address (its end of the main connection), to find that connection on the wire.
     var mainPeerAddress: String?
     var capture: LiveCapture?
@@ -53,7 +55,7 @@ final class Scene {
         let listenPort = includingListener ? subjectListenAddress?.port : nil
         for entry in SocketInventory.sockets() {
             if pairs.contains([entry.localPort, entry.remotePort])
-                || (entry.localPort == listenPort && entry.state == SocketInventory.listening)
+                || (entry.localPort == listenPort && entry.listening)
             {
                 ownedInodes.insert(entry.inode)
             }

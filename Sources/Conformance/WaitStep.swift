@@ -52,7 +52,7 @@ struct WaitStep: StepKind {
         case .completed(let operation): "wait until \(operation) completes"
         case .acknowledged: "wait until the peer has acknowledged every accepted byte (on the wire)"
         case .released(let name): "wait until the provider has released \(name) (through the upcalls)"
-        case .delivered: "wait until the subject has acknowledged every byte the peer sent (on the wire)"
+        case .delivered: "wait until the subject has acknowledged every byte the peer sent, and its FIN once it has shut down (on the wire)"
         }
     }
 

@@ -1,3 +1,4 @@
+import CShim
 public import ProviderInterface
 
 /// A failure of the harness or the environment (not of the provider under test):
@@ -35,11 +36,15 @@ public enum Payload {
     /// position `offset` of the pattern, so that a long payload can be made a chunk at a time.
     public static func bytes(_ count: Int, seed: UInt8 = 0, offset: Int = 0) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            for index in 0..<count {
-                let position = offset &+ index
-                buffer[index] = UInt8(truncatingIfNeeded: position &* 7 &+ position / 251 &+ Int(seed))
-            }
+            if count > 0 { td_payload(buffer.baseAddress!, count, seed, offset) }
             initialized = count
+        }
+    }
+
+    /// Whether `bytes` are the pattern's `bytes.count` bytes from position `offset`.
+    public static func matches(_ bytes: [UInt8], seed: UInt8 = 0, offset: Int = 0) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.isEmpty || td_payload_matches(buffer.baseAddress!, buffer.count, seed, offset) != 0
         }
     }
 }

@@ -16,6 +16,21 @@ public enum Mistake: String, CaseIterable, Sendable {
     case completesAbortedWithSuccess = "completes-aborted-with-success"
     case duplicateResetsLinger = "duplicate-resets-linger"
     case resetsAtAnyAbortiveClose = "resets-at-any-abortive-close"
+    case lingerPerHandle = "linger-per-handle"
+    case countsTwoReferences = "counts-two-references"
+    case discardsUnreadAfterPeerFinished = "discards-unread-after-peer-finished"
+    case nonblockingUnreadWouldBlock = "nonblocking-unread-would-block"
+    case nonblockingAbortiveWouldBlock = "nonblocking-abortive-would-block"
+    case failedCloseForgetsHandle = "failed-close-forgets-handle"
+    case lingerInMilliseconds = "linger-in-milliseconds"
+    case dontLingerForgetsTimeout = "dont-linger-forgets-timeout"
+    case wokenReceiveReturnsEndOfStream = "woken-receive-returns-end-of-stream"
+    case cleanupClosesGracefully = "cleanup-closes-gracefully"
+    case wouldBlockSticks = "would-block-sticks"
+    case retriedCloseKeepsFirstLinger = "retried-close-keeps-first-linger"
+    case closesAcceptedWithListener = "closes-accepted-with-listener"
+    case duplicateReturnsSameHandle = "duplicate-returns-same-handle"
+    case lastCloseUsesLingerOfFirst = "last-close-uses-linger-of-first"
 
     /// What the provider does wrong.
     public var summary: String {
@@ -36,6 +51,31 @@ public enum Mistake: String, CaseIterable, Sendable {
         case .duplicateResetsLinger:
             "a duplicate starts with linger off, and the shared socket with it: a linger set before duplicating is lost"
         case .resetsAtAnyAbortiveClose: "applies linger 0 at every close: the connection is reset while another handle still names it"
+        case .lingerPerHandle:
+            "keeps linger per handle (a copy starts with the original's): the last close applies its own handle's setting"
+        case .countsTwoReferences:
+            "records that a socket is shared, not how many times: the second close tears it down while a third handle names it"
+        case .discardsUnreadAfterPeerFinished:
+            "once the peer has sent its FIN, discards unread data at close and ends gracefully instead of resetting"
+        case .nonblockingUnreadWouldBlock:
+            "a nonblocking close with a linger timeout fails with wouldBlock while data is queued, even with unread data that must reset"
+        case .nonblockingAbortiveWouldBlock:
+            "a nonblocking close with linger on fails with wouldBlock while data is queued, even with timeout 0 (abortive)"
+        case .failedCloseForgetsHandle: "a close that fails with wouldBlock forgets the handle: it stays open but every later call fails"
+        case .lingerInMilliseconds: "reads the linger timeout as milliseconds: a close that should wait up to t resets almost at once"
+        case .dontLingerForgetsTimeout: "SO_DONTLINGER clears the linger timeout instead of keeping it"
+        case .wokenReceiveReturnsEndOfStream:
+            "a blocking receive woken by a close returns 0 (end-of-stream) instead of failing with interrupted"
+        case .cleanupClosesGracefully: "cleanup closes the handles still open as they are (gracefully), not abortively"
+        case .wouldBlockSticks:
+            "once a nonblocking close has failed with wouldBlock, every retry fails the same way until the linger option changes, drained or not"
+        case .retriedCloseKeepsFirstLinger:
+            "a close retried after wouldBlock applies the linger option of the first attempt: turning linger off or to 0 in between is ignored"
+        case .closesAcceptedWithListener: "closing a listener also closes the connections accepted from it"
+        case .duplicateReturnsSameHandle:
+            "duplicate counts a reference but returns the same handle value, so a closed copy still works through the other's value"
+        case .lastCloseUsesLingerOfFirst:
+            "the linger option is read at the first close of a shared socket: a change made through another handle afterwards is ignored"
         }
     }
 
@@ -56,6 +96,19 @@ public enum Mistake: String, CaseIterable, Sendable {
         case .completesAbortedTwice, .completesAbortedWithSuccess: ["PEND-5"]
         case .duplicateResetsLinger: ["SHARE-3", "SHARE-4"]
         case .resetsAtAnyAbortiveClose: ["SHARE-2", "SHARE-4"]
+        case .lingerPerHandle: ["SHARE-3", "SHARE-4"]
+        case .countsTwoReferences: ["SHARE-2", "SHARE-4", "HANDLE-1"]
+        case .discardsUnreadAfterPeerFinished, .nonblockingUnreadWouldBlock: ["UNREAD-1"]
+        case .nonblockingAbortiveWouldBlock: ["LINGER-3"]
+        case .failedCloseForgetsHandle: ["LINGER-6", "HANDLE-3"]
+        case .lingerInMilliseconds: ["LINGER-4"]
+        case .dontLingerForgetsTimeout: ["LINGER-7"]
+        case .wokenReceiveReturnsEndOfStream: ["PEND-1"]
+        case .cleanupClosesGracefully: ["HANDLE-5"]
+        case .wouldBlockSticks, .retriedCloseKeepsFirstLinger: ["LINGER-6"]
+        case .closesAcceptedWithListener: ["LISTEN-2"]
+        case .duplicateReturnsSameHandle: ["SHARE-1", "CLOSE-2"]
+        case .lastCloseUsesLingerOfFirst: ["SHARE-4"]
         }
     }
 }

@@ -23,6 +23,21 @@ extension Mistake {
         case .completesAbortedWithSuccess: CompletesAbortedWithSuccess(upcalls: upcalls, name: name)
         case .duplicateResetsLinger: DuplicateResetsLinger(ReferenceProvider(upcalls: upcalls, name: name))
         case .resetsAtAnyAbortiveClose: ResetsAtAnyAbortiveClose(upcalls: upcalls, name: name)
+        case .lingerPerHandle: LingerPerHandle(ReferenceProvider(upcalls: upcalls, name: name))
+        case .countsTwoReferences: CountsTwoReferences(ReferenceProvider(upcalls: upcalls, name: name))
+        case .discardsUnreadAfterPeerFinished: DiscardsUnreadAfterPeerFinished(upcalls: upcalls, name: name)
+        case .nonblockingUnreadWouldBlock: NonblockingUnreadWouldBlock(upcalls: upcalls, name: name)
+        case .nonblockingAbortiveWouldBlock: NonblockingAbortiveWouldBlock(upcalls: upcalls, name: name)
+        case .failedCloseForgetsHandle: FailedCloseForgetsHandle(ReferenceProvider(upcalls: upcalls, name: name))
+        case .lingerInMilliseconds: LingerInMilliseconds(upcalls: upcalls, name: name)
+        case .dontLingerForgetsTimeout: DontLingerForgetsTimeout(ReferenceProvider(upcalls: upcalls, name: name))
+        case .wokenReceiveReturnsEndOfStream: WokenReceiveReturnsEndOfStream(ReferenceProvider(upcalls: upcalls, name: name))
+        case .cleanupClosesGracefully: CleanupClosesGracefully(ReferenceProvider(upcalls: upcalls, name: name))
+        case .wouldBlockSticks: WouldBlockSticks(ReferenceProvider(upcalls: upcalls, name: name))
+        case .retriedCloseKeepsFirstLinger: RetriedCloseKeepsFirstLinger(ReferenceProvider(upcalls: upcalls, name: name))
+        case .closesAcceptedWithListener: ClosesAcceptedWithListener(ReferenceProvider(upcalls: upcalls, name: name))
+        case .duplicateReturnsSameHandle: DuplicateReturnsSameHandle(ReferenceProvider(upcalls: upcalls, name: name))
+        case .lastCloseUsesLingerOfFirst: LastCloseUsesLingerOfFirst(ReferenceProvider(upcalls: upcalls, name: name))
         }
     }
 }
@@ -98,12 +113,56 @@ final class BlocksNonblockingLingerClose: ReferenceProvider, @unchecked Sendable
 
 final class DrainsUnreadData: ReferenceProvider, @unchecked Sendable {
     override func tearDown(socket fd: Int32, linger: Linger, blocking: Bool) {
-        var scratch = [UInt8](repeating: 0, count: 65536)
-        while Syscall.unreadBytes(fd) > 0 {
-            let read = scratch.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if read <= 0 { break }
-        }
+        drain(fd)
         super.tearDown(socket: fd, linger: linger, blocking: blocking)
+    }
+}
+
+/// Reads and discards whatever is unread on a kernel socket.
+private func drain(_ fd: Int32) {
+    var scratch = [UInt8](repeating: 0, count: 65536)
+    while Syscall.unreadBytes(fd) > 0 {
+        let read = scratch.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if read <= 0 { break }
+    }
+}
+
+final class DiscardsUnreadAfterPeerFinished: ReferenceProvider, @unchecked Sendable {
+    /// TCP_CLOSE_WAIT: the peer's FIN has arrived. The mistake's reasoning: "the peer is done, nothing to reset".
+    static let closeWait: Int32 = 8
+
+    override func tearDown(socket fd: Int32, linger: Linger, blocking: Bool) {
+        if Syscall.tcpState(fd) == Self.closeWait { drain(fd) }
+        super.tearDown(socket: fd, linger: linger, blocking: blocking)
+    }
+}
+
+final class NonblockingUnreadWouldBlock: ReferenceProvider, @unchecked Sendable {
+    /// The unread data is not looked at: the close waits for the queue although it must reset at once.
+    override func closeWouldWait(socket fd: Int32, linger: Linger) -> Bool {
+        linger.isOn && linger.seconds > 0 && Syscall.unackedBytes(fd) > 0
+    }
+}
+
+final class NonblockingAbortiveWouldBlock: ReferenceProvider, @unchecked Sendable {
+    /// Linger on is taken to mean "wait", whatever the timeout.
+    override func closeWouldWait(socket fd: Int32, linger: Linger) -> Bool {
+        linger.isOn && Syscall.unreadBytes(fd) == 0 && Syscall.unackedBytes(fd) > 0
+    }
+}
+
+final class LingerInMilliseconds: ReferenceProvider, @unchecked Sendable {
+    override func tearDown(socket fd: Int32, linger: Linger, blocking: Bool) {
+        guard linger.isOn, linger.seconds > 0, blocking, Syscall.unreadBytes(fd) == 0 else {
+            return super.tearDown(socket: fd, linger: linger, blocking: blocking)
+        }
+        let deadline = ContinuousClock.now + .milliseconds(linger.seconds)
+        while Syscall.unackedBytes(fd) > 0 {
+            guard ContinuousClock.now < deadline else { return closeAbortively(fd) }
+            var fds = [pollfd(fd: fd, events: 0, revents: 0)]
+            _ = try? Syscall.poll(&fds, timeoutMilliseconds: 1)
+        }
+        try? Syscall.close(fd)
     }
 }
 
@@ -130,5 +189,294 @@ final class DuplicateResetsLinger: ForwardingProvider, @unchecked Sendable {
         let copy = try inner.duplicate(handle)
         try? inner.setOption(copy, .linger, to: .linger(.off))
         return copy
+    }
+}
+
+/// A provider whose options live in the handle, not the socket: a copy starts with the original's linger, and
+/// from then on each handle has its own; the last close applies the linger of the handle it closes. It shows only
+/// where sharing meets linger: linger set through one handle after duplicating, the last close through another.
+final class LingerPerHandle: ForwardingProvider, @unchecked Sendable {
+    private let lock = NSLock()
+    private var linger: [SocketHandle: Linger] = [:]
+
+    override var name: String { inner.name }
+
+    private func own(_ handle: SocketHandle) -> Linger { lock.withLock { linger[handle] ?? .off } }
+    private func setOwn(_ handle: SocketHandle, _ value: Linger?) { lock.withLock { linger[handle] = value } }
+
+    override func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle {
+        let copy = try inner.duplicate(handle)
+        setOwn(copy, own(handle))
+        return copy
+    }
+
+    override func option(_ handle: SocketHandle, _ option: SocketOption) throws(SocketError) -> SocketOptionValue {
+        let value = try inner.option(handle, option)
+        switch option {
+        case .linger: return .linger(own(handle))
+        case .dontLinger: return .flag(!own(handle).isOn)
+        default: return value
+        }
+    }
+
+    override func setOption(_ handle: SocketHandle, _ option: SocketOption, to value: SocketOptionValue) throws(SocketError) {
+        try inner.setOption(handle, option, to: value)
+        switch (option, value) {
+        case (.linger, .linger(let value)): setOwn(handle, value)
+        case (.dontLinger, .flag(let dontLinger)):
+            var value = own(handle)
+            value.isOn = !dontLinger
+            setOwn(handle, value)
+        default: break
+        }
+    }
+
+    override func close(_ handle: SocketHandle) throws(SocketError) {
+        // The socket's linger becomes this handle's just before the close that may be the last.
+        try? inner.setOption(handle, .linger, to: .linger(own(handle)))
+        try inner.close(handle)
+        setOwn(handle, nil)
+    }
+}
+
+/// A provider that records whether a socket is shared, not by how many handles: the first close of a shared
+/// socket marks it unshared, the next tears it down, and every handle still naming it stops working. Two handles
+/// behave; it shows only with three or more.
+final class CountsTwoReferences: ForwardingProvider, @unchecked Sendable {
+    private let lock = NSLock()
+    /// Each open handle's socket: the handle the socket was first known by.
+    private var socketOf: [SocketHandle: SocketHandle] = [:]
+    private var shared: Set<SocketHandle> = []
+
+    override var name: String { inner.name }
+
+    override func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle {
+        let copy = try inner.duplicate(handle)
+        lock.withLock {
+            let socket = socketOf[handle] ?? handle
+            socketOf[handle] = socket
+            socketOf[copy] = socket
+            shared.insert(socket)
+        }
+        return copy
+    }
+
+    override func close(_ handle: SocketHandle) throws(SocketError) {
+        try inner.close(handle)
+        let others: [SocketHandle] = lock.withLock {
+            guard let socket = socketOf.removeValue(forKey: handle) else { return [] }
+            if shared.remove(socket) != nil { return [] }
+            // Not shared any more, so this close was the last: the socket goes, with every handle on it.
+            let rest = socketOf.filter { $0.value == socket }.map(\.key)
+            for other in rest { socketOf[other] = nil }
+            return rest
+        }
+        for other in others { try? inner.close(other) }
+    }
+}
+
+/// A close that fails with wouldBlock (LINGER-6) has already marked the handle closed: the socket stays open
+/// but the handle answers notSocket from then on, so the application can neither use it nor close it again.
+final class FailedCloseForgetsHandle: ForwardingProvider, @unchecked Sendable {
+    private let lock = NSLock()
+    private var forgotten: Set<SocketHandle> = []
+
+    override var name: String { inner.name }
+
+    private func known(_ handle: SocketHandle) throws(SocketError) {
+        if lock.withLock({ forgotten.contains(handle) }) { throw .notSocket }
+    }
+
+    override func close(_ handle: SocketHandle) throws(SocketError) {
+        try known(handle)
+        do {
+            try inner.close(handle)
+        } catch .wouldBlock {
+            lock.withLock { _ = forgotten.insert(handle) }
+            throw .wouldBlock
+        }
+    }
+    override func send(_ handle: SocketHandle, _ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int {
+        try known(handle)
+        return try inner.send(handle, bytes)
+    }
+    override func receive(_ handle: SocketHandle, into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int {
+        try known(handle)
+        return try inner.receive(handle, into: buffer)
+    }
+    override func shutdown(_ handle: SocketHandle, _ direction: ShutdownDirection) throws(SocketError) {
+        try known(handle)
+        try inner.shutdown(handle, direction)
+    }
+    override func option(_ handle: SocketHandle, _ option: SocketOption) throws(SocketError) -> SocketOptionValue {
+        try known(handle)
+        return try inner.option(handle, option)
+    }
+    override func setOption(_ handle: SocketHandle, _ option: SocketOption, to value: SocketOptionValue) throws(SocketError) {
+        try known(handle)
+        try inner.setOption(handle, option, to: value)
+    }
+    override func setBlocking(_ handle: SocketHandle, _ blocking: Bool) throws(SocketError) {
+        try known(handle)
+        try inner.setBlocking(handle, blocking)
+    }
+    override func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle {
+        try known(handle)
+        return try inner.duplicate(handle)
+    }
+}
+
+/// SO_DONTLINGER written as "linger off, timeout 0": the timeout set before is lost (LINGER-7 says it is kept).
+final class DontLingerForgetsTimeout: ForwardingProvider, @unchecked Sendable {
+    override var name: String { inner.name }
+
+    override func setOption(_ handle: SocketHandle, _ option: SocketOption, to value: SocketOptionValue) throws(SocketError) {
+        guard option == .dontLinger, case .flag(true) = value else { return try inner.setOption(handle, option, to: value) }
+        try inner.setOption(handle, .linger, to: .linger(.off))
+    }
+}
+
+/// A wrapper that keeps a little state of its own under a lock: the base of the mutants below.
+class StatefulMutant<State>: ForwardingProvider, @unchecked Sendable {
+    private let lock = NSLock()
+    private var state: State
+
+    init(_ inner: any SocketProvider, state: State) {
+        self.state = state
+        super.init(inner)
+    }
+
+    override var name: String { inner.name }
+
+    func withState<T>(_ body: (inout State) -> T) -> T { lock.withLock { body(&state) } }
+}
+
+final class WokenReceiveReturnsEndOfStream: ForwardingProvider, @unchecked Sendable {
+    override var name: String { inner.name }
+
+    override func receive(_ handle: SocketHandle, into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Int {
+        do {
+            return try inner.receive(handle, into: buffer)
+        } catch .interrupted {
+            return 0
+        }
+    }
+}
+
+/// Keeps the handles it handed out, and closes those still open at cleanup with the linger they have.
+final class CleanupClosesGracefully: StatefulMutant<Set<SocketHandle>>, @unchecked Sendable {
+    init(_ inner: any SocketProvider) { super.init(inner, state: []) }
+
+    private func opened(_ handle: SocketHandle) -> SocketHandle {
+        withState { _ = $0.insert(handle) }
+        return handle
+    }
+    override func socket(_ family: SocketAddress.Family) throws(SocketError) -> SocketHandle { opened(try inner.socket(family)) }
+    override func accept(_ handle: SocketHandle) throws(SocketError) -> (SocketHandle, SocketAddress) {
+        let (accepted, address) = try inner.accept(handle)
+        return (opened(accepted), address)
+    }
+    override func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle { opened(try inner.duplicate(handle)) }
+    override func close(_ handle: SocketHandle) throws(SocketError) {
+        try inner.close(handle)
+        withState { _ = $0.remove(handle) }
+    }
+    override func cleanup() {
+        for handle in withState({ $0.sorted { $0.rawValue < $1.rawValue } }) { try? inner.close(handle) }
+        inner.cleanup()
+    }
+}
+
+/// Remembers that a close would block, with the linger it had, and answers the same while the linger is unchanged.
+final class WouldBlockSticks: StatefulMutant<[SocketHandle: SocketOptionValue]>, @unchecked Sendable {
+    init(_ inner: any SocketProvider) { super.init(inner, state: [:]) }
+
+    override func close(_ handle: SocketHandle) throws(SocketError) {
+        let linger = try? inner.option(handle, .linger)
+        if let linger, withState({ $0[handle] }) == linger { throw .wouldBlock }
+        do {
+            try inner.close(handle)
+        } catch .wouldBlock {
+            withState { $0[handle] = linger }
+            throw .wouldBlock
+        }
+    }
+}
+
+/// Remembers the linger of a close that would block, and retries with it.
+final class RetriedCloseKeepsFirstLinger: StatefulMutant<[SocketHandle: SocketOptionValue]>, @unchecked Sendable {
+    init(_ inner: any SocketProvider) { super.init(inner, state: [:]) }
+
+    override func close(_ handle: SocketHandle) throws(SocketError) {
+        if let first = withState({ $0[handle] }) { try? inner.setOption(handle, .linger, to: first) }
+        do {
+            try inner.close(handle)
+        } catch .wouldBlock {
+            if let linger = try? inner.option(handle, .linger) { withState { $0[handle] = $0[handle] ?? linger } }
+            throw .wouldBlock
+        }
+    }
+}
+
+/// Treats the connections accepted from a listener as its children: they are closed with it.
+final class ClosesAcceptedWithListener: StatefulMutant<[SocketHandle: [SocketHandle]]>, @unchecked Sendable {
+    init(_ inner: any SocketProvider) { super.init(inner, state: [:]) }
+
+    override func accept(_ handle: SocketHandle) throws(SocketError) -> (SocketHandle, SocketAddress) {
+        let (accepted, address) = try inner.accept(handle)
+        withState { $0[handle, default: []].append(accepted) }
+        return (accepted, address)
+    }
+    override func close(_ handle: SocketHandle) throws(SocketError) {
+        try inner.close(handle)
+        for child in withState({ $0.removeValue(forKey: handle) ?? [] }) { try? inner.close(child) }
+    }
+}
+
+/// Counts the reference (the socket stays open until the last close) but hands back the original's value: the
+/// copies are the same handle to the application, and a closed copy still works.
+final class DuplicateReturnsSameHandle: StatefulMutant<[SocketHandle: [SocketHandle]]>, @unchecked Sendable {
+    init(_ inner: any SocketProvider) { super.init(inner, state: [:]) }
+
+    override func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle {
+        let copy = try inner.duplicate(handle)
+        withState { $0[handle, default: []].append(copy) }
+        return handle
+    }
+    override func close(_ handle: SocketHandle) throws(SocketError) {
+        // One of the references goes: a hidden copy while there is one, the handle itself last.
+        if let copy = withState({ $0[handle]?.popLast() }) { return try inner.close(copy) }
+        try inner.close(handle)
+    }
+}
+
+/// Reads the linger option at the first close of a shared socket and keeps that value for the last.
+final class LastCloseUsesLingerOfFirst: StatefulMutant<(socketOf: [SocketHandle: SocketHandle], linger: [SocketHandle: SocketOptionValue])>,
+    @unchecked Sendable
+{
+    init(_ inner: any SocketProvider) { super.init(inner, state: ([:], [:])) }
+
+    override func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle {
+        let copy = try inner.duplicate(handle)
+        withState { state in
+            let socket = state.socketOf[handle] ?? handle
+            state.socketOf[handle] = socket
+            state.socketOf[copy] = socket
+        }
+        return copy
+    }
+    override func close(_ handle: SocketHandle) throws(SocketError) {
+        let now = try? inner.option(handle, .linger)
+        let (socket, others, first) = withState { state in
+            let socket = state.socketOf[handle]
+            let others = socket.map { socket in state.socketOf.filter { $0.key != handle && $0.value == socket }.count } ?? 0
+            return (socket, others, socket.flatMap { state.linger[$0] })
+        }
+        if others == 0, let first { try? inner.setOption(handle, .linger, to: first) }
+        try inner.close(handle)
+        withState { state in
+            state.socketOf[handle] = nil
+            if let socket, others > 0, state.linger[socket] == nil, let now { state.linger[socket] = now }
+        }
     }
 }

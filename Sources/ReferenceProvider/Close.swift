@@ -14,9 +14,7 @@ extension ReferenceProvider {
         let isLast = socket.references == 1
         let blocking = socket.blocking.load(ordering: .relaxed)
         // LINGER-6: a nonblocking close that would have to wait changes nothing and says so.
-        if isLast, linger.isOn, linger.seconds > 0, !blocking, nonblockingCloseRefusesToWait,
-            Syscall.unreadBytes(socket.fd) == 0, Syscall.unackedBytes(socket.fd) > 0
-        {
+        if isLast, !blocking, nonblockingCloseRefusesToWait, closeWouldWait(socket: socket.fd, linger: linger) {
             state.unlock()
             throw .wouldBlock
         }

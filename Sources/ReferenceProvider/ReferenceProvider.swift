@@ -62,6 +62,12 @@ open class ReferenceProvider: SocketProvider, @unchecked Sendable {
     /// Whether a nonblocking close that would have to wait for its linger timeout fails with `wouldBlock` (LINGER-6).
     open var nonblockingCloseRefusesToWait: Bool { true }
 
+    /// Whether the last close would have to wait for its linger timeout: linger on with a timeout, nothing unread
+    /// (unread data resets at once, UNREAD-1) and bytes not yet acknowledged (LINGER-4, LINGER-6).
+    open func closeWouldWait(socket fd: Int32, linger: Linger) -> Bool {
+        linger.isOn && linger.seconds > 0 && Syscall.unreadBytes(fd) == 0 && Syscall.unackedBytes(fd) > 0
+    }
+
     /// A close that is not the last of its socket: the connection goes on for the other handles (SHARE-2).
     open func closedDuplicate(socket fd: Int32, linger: Linger) {}
 

@@ -24,16 +24,36 @@ public struct PowerMatrix: Sendable {
         var caughtRightly: [CaseResult] { caught.filter { !Set($0.statements).isDisjoint(with: breaks) } }
     }
 
-    public var reference: [CaseResult]
+    /// A correct provider that mutants are made from: it must pass every case.
+    public struct Baseline: Sendable {
+        /// Its name, and the short name of its column.
+        public var name: String
+        public var column: String
+        public var results: [CaseResult]
+
+        public init(name: String, column: String, results: [CaseResult]) {
+            self.name = name
+            self.column = column
+            self.results = results
+        }
+
+        var failures: [CaseResult] { results.filter { $0.verdict == .fail || $0.verdict == .nonStrict } }
+        var errors: Int { results.filter { $0.verdict == .error }.count }
+    }
+
+    /// The reference provider first, then the other providers mutants are made from (the example in C).
+    public var baselines: [Baseline]
     public var mutants: [Mutant]
 
-    public init(reference: [CaseResult], mutants: [Mutant]) {
-        self.reference = reference
+    public init(reference: [CaseResult], mutants: [Mutant], otherBaselines: [Baseline] = []) {
+        self.baselines = [Baseline(name: "reference", column: "ref", results: reference)] + otherBaselines
         self.mutants = mutants
     }
 
-    public var referenceFailures: Int { reference.filter { $0.verdict == .fail || $0.verdict == .nonStrict }.count }
-    public var referenceErrors: Int { reference.filter { $0.verdict == .error }.count }
+    public var reference: [CaseResult] { baselines[0].results }
+    /// Failures of the baselines, which must pass everything.
+    public var referenceFailures: Int { baselines.map(\.failures.count).reduce(0, +) }
+    public var referenceErrors: Int { baselines.map(\.errors).reduce(0, +) }
     public var allCaughtRightly: Bool { mutants.allSatisfy { !$0.caughtRightly.isEmpty } }
 
     /// The mark of one case against one mutant: X caught by a case of a broken statement (S: only at the SHOULD
@@ -49,7 +69,7 @@ public struct PowerMatrix: Sendable {
     }
 
     public func render() -> String {
-        let caseIDs = Array(Set(reference.map(\.caseID) + mutants.flatMap { $0.results.map(\.caseID) })).sorted()
+        let caseIDs = Array(Set(baselines.flatMap { $0.results.map(\.caseID) } + mutants.flatMap { $0.results.map(\.caseID) })).sorted()
         let width = max(4, caseIDs.map(\.count).max() ?? 4)
         var lines = ["Mutants:"]
         for (index, mutant) in mutants.enumerated() {
@@ -59,11 +79,13 @@ public struct PowerMatrix: Sendable {
         }
         lines.append("")
         let numbers = mutants.indices.map { pad(String($0 + 1), 3, right: true) }.joined()
-        lines.append(pad("case", width) + "  ref" + numbers)
+        lines.append(pad("case", width) + baselines.map { pad($0.column, 5, right: true) }.joined() + numbers)
         for caseID in caseIDs {
-            let referenceFailed = reference.contains { $0.caseID == caseID && ($0.verdict == .fail || $0.verdict == .nonStrict) }
+            let baselineMarks = baselines.map { baseline in
+                baseline.failures.contains { $0.caseID == caseID } ? "    F" : "    ."
+            }
             let marks = mutants.map { "  \(mark(caseID, $0))" }.joined()
-            lines.append(pad(caseID, width) + (referenceFailed ? "    F" : "    .") + marks)
+            lines.append(pad(caseID, width) + baselineMarks.joined() + marks)
         }
         lines.append("")
         lines.append(
@@ -86,16 +108,21 @@ public struct PowerMatrix: Sendable {
         }
         let caught = mutants.filter { !$0.caughtRightly.isEmpty }.count
         lines.append("")
+        let baselineWords = baselines.map { baseline in
+            "\(baseline.name): \(baseline.results.count - baseline.failures.count - baseline.errors) of \(baseline.results.count) instances without a failure"
+                + (baseline.errors > 0 ? ", \(baseline.errors) errors" : "")
+        }
         lines.append(
-            "\(caught) of \(mutants.count) mutants caught by a case of a statement they break; reference: \(reference.count - referenceFailures - referenceErrors) of \(reference.count) instances without a failure"
-                + (referenceErrors > 0 ? ", \(referenceErrors) errors" : ""))
+            "\(caught) of \(mutants.count) mutants caught by a case of a statement they break; \(baselineWords.joined(separator: "; "))")
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// The matrix for tools: per mutant, the cases that caught it.
     public var summary: PowerSummary {
         PowerSummary(
-            referenceFailures: reference.filter { $0.verdict == .fail || $0.verdict == .nonStrict }.map(\.id),
+            referenceFailures: baselines.flatMap { baseline in
+                baseline.failures.map { baseline.name == "reference" ? $0.id : "\(baseline.name): \($0.id)" }
+            },
             mutants: mutants.map { mutant in
                 PowerSummary.Entry(
                     name: mutant.name, breaks: mutant.breaks, caughtBy: Set(mutant.caught.map(\.caseID)).sorted(),

@@ -155,6 +155,7 @@ extension DirectionFacts {
         if var known = fin {
             known.followsAllData = known.sequence == state.highestEnd && state.nextInOrder == state.highestEnd
             known.time = seconds(state.finTime, since: captureStart)
+            known.acknowledged = (state.acknowledged ?? 0) > known.sequence
             fin = known
             if known.sequence < state.highestEnd {
                 anomalies.append(

@@ -113,6 +113,20 @@ public struct FinFacts: Codable, Sendable, Equatable {
     public var retransmissions: Int
     public var packet: Int
     public var time: Double
+    /// Whether the other side acknowledged it.
+    public var acknowledged: Bool
+
+    public init(
+        sequence: Int64, followsAllData: Bool, onData: Bool, retransmissions: Int, packet: Int, time: Double, acknowledged: Bool = false
+    ) {
+        self.sequence = sequence
+        self.followsAllData = followsAllData
+        self.onData = onData
+        self.retransmissions = retransmissions
+        self.packet = packet
+        self.time = time
+        self.acknowledged = acknowledged
+    }
 }
 
 /// An RST a side sent.

@@ -17,8 +17,12 @@ struct Power: ParsableCommand {
             case fails it, and catches it rightly when that case checks a statement the mistake breaks. The \
             reference provider runs too and must pass everything.
 
+            With --c-mutants, the mutants of the example provider in C run too (c:NAME, each a patch of \
+            Examples/c-provider/example_provider.c, in Examples/c-provider/mistakes), and so does the unpatched \
+            example, which must pass everything.
+
             The matrix has one row per case and one column per mutant: X caught by a case of a statement the \
-            mistake breaks, x caught by another case, E an error (not judged), . passed.
+            mistake breaks (S at the SHOULD level only), x caught by another case, E an error (not judged), . passed.
 
             Exit codes: 0 every mutant caught by a case of a statement it breaks, and the reference conformant; \
             1 otherwise; 2 harness or environment error; 64 usage error.
@@ -27,7 +31,7 @@ struct Power: ParsableCommand {
 
     @OptionGroup var suite: SuiteOptions
 
-    @Option(help: "Run only the mutants whose name matches this glob (repeatable).")
+    @Option(help: "Run only the mutants whose name matches this glob (repeatable; the C mutants are named c:NAME).")
     var mutants: [String] = []
 
     @Option(help: "Run only the cases whose id matches this glob (repeatable).")
@@ -38,6 +42,17 @@ struct Power: ParsableCommand {
 
     @Option(help: "Write the matrix as JSON here.")
     var json: String?
+
+    @Option(
+        name: .customLong("c-mutants"),
+        help: ArgumentHelp(
+            "A directory of mutants of the example provider in C: libNAME.so built from NAME.patch, side by side (make c-mutants builds them in .build/c-mutants).",
+            discussion: "Each runs as a plugin, in worker processes; the unpatched example (--example) runs too and must pass everything.",
+            valueName: "directory"))
+    var cMutants: String?
+
+    @Option(help: "The unpatched example provider the C mutants are made from.")
+    var example = "Examples/c-provider/libexample.so"
 
     @Option(
         parsing: .unconditional,
@@ -57,21 +72,45 @@ struct Power: ParsableCommand {
     func validate() throws {
         try Limits.check("--parallel", parallel, 1...16)
         try Limits.check("--jobs", jobs, 1...64)
-        guard !selectedMistakes.isEmpty else {
-            throw ValidationError(
-                "no mutant matches --mutants \(mutants.joined(separator: " ")); the mutants are: \(Mistake.allCases.map(\.rawValue).joined(separator: ", "))"
-            )
-        }
     }
 
-    var selectedMistakes: [Mistake] {
-        Mistake.allCases.filter { mistake in mutants.isEmpty || mutants.contains { glob($0, mistake.rawValue) } }
+    /// A provider power runs: a mutant, or a correct provider mutants are made from.
+    struct Subject {
+        let name: String
+        let summary: String
+        let breaks: [String]
+        let choice: ProviderChoice
+    }
+
+    func selected(_ name: String) -> Bool { mutants.isEmpty || mutants.contains { glob($0, name) } }
+
+    /// The mutants to run: the reference's (Swift), then the example provider's (C) when --c-mutants is given.
+    func subjects() throws -> [Subject] {
+        var subjects = Mistake.allCases.filter { selected($0.rawValue) }.map { mistake in
+            Subject(
+                name: mistake.rawValue, summary: mistake.summary, breaks: mistake.breaks,
+                choice: ProviderChoice(spec: "mutant:\(mistake.rawValue)", factory: .mutant(mistake), pluginPath: nil))
+        }
+        if let cMutants {
+            subjects += try CMutant.all(in: cMutants).filter { selected($0.name) }.map { mutant in
+                Subject(
+                    name: mutant.name, summary: mutant.summary, breaks: mutant.breaks,
+                    choice: try ProviderChoice.parse("plugin:\(mutant.library)"))
+            }
+        }
+        guard !subjects.isEmpty else {
+            throw CommandFailure(
+                "no mutant matches --mutants \(mutants.joined(separator: " ")); the mutants are: \(Mistake.allCases.map(\.rawValue).joined(separator: ", "))"
+                    + (cMutants == nil ? "" : ", and c:NAME for each patch in \(cMutants!)"), code: 64)
+        }
+        return subjects
     }
 
     func run() throws {
         let descriptorsAtStart = CurrentProcess.openDescriptorCount()
         // Checked before anything runs: a path that cannot take the matrix is told now, not after the run.
         let jsonDestination = try json.map { path throws(CommandFailure) in try ReportDestination.prepare(path, option: "--json") }
+        let subjects = try subjects()
         let (_, loaded, errors) = try suite.load()
         guard errors.isEmpty else {
             for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
@@ -85,26 +124,28 @@ struct Power: ParsableCommand {
             throw CommandFailure("cannot capture: \(error.message)", code: 2)
         }
         let directory = reportDir ?? "captures/runs/\(Run.stamp(Date()))-power"
-        let providers: [ProviderFactory] = [.builtIn(.reference)] + selectedMistakes.map(ProviderFactory.mutant)
-        print("teardown power: \(instances.count) case instances against the reference and \(providers.count - 1) mutants")
-        let batches = try providers.indices.map { index in
-            Runner.Batch(instances, options: try options(for: providers[index], isReference: index == 0, directory: directory))
+        // The reference, then (with C mutants) the unpatched example, then the mutants.
+        var baselines = [Subject(name: "reference", summary: "", breaks: [], choice: try ProviderChoice.parse("reference"))]
+        if cMutants != nil {
+            guard FileManager.default.fileExists(atPath: example) else {
+                throw CommandFailure(
+                    "\(example): no such file; the C mutants need the unpatched example beside them (make examples)", code: 64)
+            }
+            baselines.append(Subject(name: "example", summary: "", breaks: [], choice: try ProviderChoice.parse("plugin:\(example)")))
         }
-        let tally = Tally(batches: batches.map(\.instances.count), providers: providers.count)
-        let started = Date()
-        // The reference first and alone, so that its timing is not judged under the mutants' load; then every
-        // mutant's cases over one pool of --parallel x --jobs.
-        let reference = Runner.run([batches[0]], workers: jobs) { _, _, result in
-            tally.add(0, result) { Self.line(providers[0], $0, seconds: Date().timeIntervalSince(started)) }
-        }[0]
-        let mutantsStarted = Date()
-        let mutantRuns = Runner.run(Array(batches.dropFirst()), workers: parallel * jobs) { batch, _, result in
-            tally.add(batch + 1, result) { Self.line(providers[batch + 1], $0, seconds: Date().timeIntervalSince(mutantsStarted)) }
-        }
+        let providers = baselines + subjects
+        print(
+            "teardown power: \(instances.count) case instances against \(baselines.map(\.name).joined(separator: " and ")) and \(subjects.count) mutants"
+        )
+        let (reference, others) = try runAll(providers, instances, directory: directory)
+        let otherBaselines = others.prefix(baselines.count - 1)
         let matrix = PowerMatrix(
             reference: reference,
-            mutants: zip(selectedMistakes, mutantRuns).map { mistake, run in
-                PowerMatrix.Mutant(name: mistake.rawValue, summary: mistake.summary, breaks: mistake.breaks, results: run)
+            mutants: zip(subjects, others.dropFirst(baselines.count - 1)).map { subject, run in
+                PowerMatrix.Mutant(name: subject.name, summary: subject.summary, breaks: subject.breaks, results: run)
+            },
+            otherBaselines: zip(baselines.dropFirst(), otherBaselines).map { baseline, run in
+                PowerMatrix.Baseline(name: baseline.name, column: "ex", results: run)
             })
         print("")
         print(matrix.render(), terminator: "")
@@ -115,23 +156,80 @@ struct Power: ParsableCommand {
         if !matrix.allCaughtRightly || matrix.referenceFailures > 0 { throw ExitCode(1) }
     }
 
-    /// A provider's options: a mutant in worker processes when isolated; its pcaps in a directory of its own.
-    func options(for factory: ProviderFactory, isReference: Bool, directory: String) throws -> RunOptions {
-        var options = RunOptions(provider: factory)
-        options.jobs = jobs
-        if !isReference, isolate {
-            try ProviderChoice(spec: factory.name, factory: factory, pluginPath: nil).prepare(&options, isolate: true)
+    /// Runs every provider's cases: the reference first and alone, so that its timing is not judged under the
+    /// mutants' load; then every other provider's cases over one pool of --parallel x --jobs. The worker processes
+    /// end with this function.
+    func runAll(_ providers: [Subject], _ instances: [CaseInstance], directory: String) throws -> ([CaseResult], [[CaseResult]]) {
+        let batches = try providers.indices.map { index in
+            Runner.Batch(instances, options: try options(for: providers[index], isReference: index == 0, directory: directory))
         }
-        options.captureDirectory = "\(directory)/\(Runner.fileName(factory.name))"
+        let tally = Tally(batches: batches.map(\.instances.count), providers: providers.count)
+        let started = Date()
+        let reference = Runner.run([batches[0]], workers: jobs) { _, _, result in
+            tally.add(0, result) { Self.line(providers[0].name, $0, seconds: Date().timeIntervalSince(started)) }
+        }[0]
+        let othersStarted = Date()
+        let others = Runner.run(Array(batches.dropFirst()), workers: parallel * jobs) { batch, _, result in
+            tally.add(batch + 1, result) { Self.line(providers[batch + 1].name, $0, seconds: Date().timeIntervalSince(othersStarted)) }
+        }
+        return (reference, others)
+    }
+
+    /// A provider's options: a mutant in worker processes when isolated (a plugin always); its pcaps in a
+    /// directory of its own.
+    func options(for subject: Subject, isReference: Bool, directory: String) throws -> RunOptions {
+        var options = RunOptions(provider: subject.choice.factory)
+        options.jobs = jobs
+        if !isReference { try subject.choice.prepare(&options, isolate: isolate) }
+        options.captureDirectory = "\(directory)/\(Runner.fileName(subject.choice.pluginPath == nil ? subject.choice.spec : subject.name))"
         try? FileManager.default.createDirectory(atPath: options.captureDirectory!, withIntermediateDirectories: true)
         return options
     }
 
-    static func line(_ factory: ProviderFactory, _ run: [CaseResult], seconds: Double) -> String {
+    static func line(_ name: String, _ run: [CaseResult], seconds: Double) -> String {
         let failing = run.filter { [.fail, .nonStrict].contains($0.verdict) }.count
         let errors = run.filter { $0.verdict == .error }.count
-        return
-            " \(factory.name): \(failing) instances fail\(errors > 0 ? ", \(errors) errors" : "") (\(String(format: "%.1f", seconds)) s)"
+        return " \(name): \(failing) instances fail\(errors > 0 ? ", \(errors) errors" : "") (\(String(format: "%.1f", seconds)) s)"
+    }
+}
+
+/// A mutant of the example provider in C: `NAME.patch` (a header of `summary:` and `breaks:` lines, then the
+/// diff against example_provider.c) and the library built from it, `libNAME.so`, side by side.
+struct CMutant {
+    let name: String
+    let summary: String
+    let breaks: [String]
+    let library: String
+
+    /// Every mutant in `directory`, by name.
+    static func all(in directory: String) throws(CommandFailure) -> [CMutant] {
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+            throw CommandFailure("--c-mutants \(directory): not a readable directory (make c-mutants builds .build/c-mutants)", code: 64)
+        }
+        let patches = files.filter { $0.hasSuffix(".patch") }.sorted()
+        guard !patches.isEmpty else { throw CommandFailure("--c-mutants \(directory): no NAME.patch in it", code: 64) }
+        return try patches.map { file throws(CommandFailure) in
+            let base = String(file.dropLast(".patch".count))
+            let path = "\(directory)/\(file)"
+            let library = "\(directory)/lib\(base).so"
+            guard FileManager.default.fileExists(atPath: library) else {
+                throw CommandFailure("\(path): no lib\(base).so beside it; build it with make c-mutants", code: 64)
+            }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw CommandFailure("\(path): not readable as UTF-8", code: 64)
+            }
+            var fields: [String: String] = [:]
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false).prefix(while: { !$0.isEmpty }) {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            guard let summary = fields["summary"], !summary.isEmpty, let breaks = fields["breaks"], !breaks.isEmpty else {
+                throw CommandFailure("\(path): line 1: expected a 'summary:' and a 'breaks:' line before the diff", code: 64)
+            }
+            return CMutant(
+                name: "c:\(base)", summary: summary,
+                breaks: breaks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, library: library)
+        }
     }
 }
 

@@ -50,9 +50,10 @@ struct ProviderChoice {
             ) { _ in UnstartedPlugin() }
         }
         let limit = options.caseLimit + options.watchdog + .seconds(20)
-        let (provider, runOptions) = (spec, options)
+        let runOptions = options
+        let pool = WorkerPool(provider: spec, limit: limit)
         options.isolation = { instance, directory in
-            WorkerProcess.run(WorkerJob(instance, options: runOptions, captureDirectory: directory), provider: provider, limit: limit)
+            pool.run(WorkerJob(instance, options: runOptions, captureDirectory: directory))
         }
         return reportedName
     }
@@ -132,30 +133,14 @@ enum WorkerProcess {
         return description
     }
 
-    /// Runs `job` in a worker process against `provider` (as the command line names it): the job on its standard
-    /// input, the result as JSON on its standard output; a crash, a hang or a failure of the worker is the case's `error`.
-    static func run(_ job: WorkerJob, provider: String, limit: Duration) -> CaseResult {
-        let started = Date()
-        let instance = job.instance
-        guard let input = try? JSONEncoder().encode(job) else {
-            return Runner.failed(instance, "the instance cannot be encoded for a worker process", seconds: 0)
-        }
-        let arguments = ["worker", "--provider", provider]
-        var outcome = launch(arguments, input: input, limit: limit)
-        // Once more: a passing shortage of processes or memory.
-        if outcome.notStarted { outcome = launch(arguments, input: input, limit: limit) }
-        let seconds = Date().timeIntervalSince(started)
-        if outcome.timedOut {
-            return Runner.failed(
-                instance, "the worker running the provider did not finish within \(limit); it was killed", seconds: seconds)
-        }
-        if let signal = outcome.signal {
-            return Runner.failed(instance, "provider crashed: \(signalName(signal))\(crashPlace(outcome.errors))", seconds: seconds)
-        }
-        guard outcome.status == 0, let result = try? JSONDecoder().decode(CaseResult.self, from: outcome.output) else {
-            return Runner.failed(instance, "the worker failed (exit \(outcome.status)): \(outcome.errorText)", seconds: seconds)
-        }
-        return result
+    /// A provider that crashed the worker has failed the case at its level: the findings made before the crash
+    /// are kept, and the crash names the call it happened in. A crash outside the provider's calls (in a thread
+    /// of its own) is the provider's too; a worker killed from outside is not a crash (SIGKILL stays an error).
+    static func crashed(_ instance: CaseInstance, signal: Int32, errors: Data, seconds: Double) -> CaseResult {
+        let crash = "provider crashed: \(signalName(signal))\(crashPlace(errors))"
+        guard signal != SIGKILL else { return Runner.failed(instance, crash, seconds: seconds) }
+        let findings = WorkerFinding.all(in: errors).map { (level: $0.level, message: $0.message) }
+        return Runner.crashed(instance, findings: findings, crash: crash, seconds: seconds)
     }
 
     static func signalName(_ signal: Int32) -> String {
@@ -165,12 +150,12 @@ enum WorkerProcess {
         return "signal \(signal)" + (names[signal].map { " (\($0))" } ?? "")
     }
 
-    /// " in close", from the worker's crash report, when it said where.
+    /// " in close", from the worker's crash report; " outside the harness's calls" when the crashing thread was
+    /// in none (a thread of the provider's own).
     static func crashPlace(_ errors: Data) -> String {
         let text = String(decoding: errors, as: UTF8.self)
-        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("teardown-worker: signal") }),
-            let range = line.range(of: " in ")
-        else { return "" }
+        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("teardown-worker: signal") }) else { return "" }
+        guard let range = line.range(of: " in ") else { return " outside the harness's calls (in a thread of the provider's own)" }
         return " in " + line[range.upperBound...]
     }
 

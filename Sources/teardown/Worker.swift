@@ -16,6 +16,8 @@ struct Worker: ParsableCommand {
 
     @Option var provider: String
     @Flag var describe = false
+    /// Runs job after job, one JSON line each on standard input, answering each with one line; ends at end of input.
+    @Flag var serve = false
 
     func run() throws {
         td_install_crash_reporter()
@@ -27,17 +29,36 @@ struct Worker: ParsableCommand {
             FileHandle.standardOutput.write(try JSONEncoder().encode(description))
             return
         }
-        // The job (the instance itself and what it needs of the run's options) comes on standard input.
-        let job: WorkerJob
-        do {
-            job = try JSONDecoder().decode(WorkerJob.self, from: FileHandle.standardInput.readToEnd() ?? Data())
-        } catch {
-            throw CommandFailure("worker: the job on standard input is not a case instance: \(error)", code: 2)
+        if serve {
+            while let line = readLine(strippingNewline: true) {
+                FileHandle.standardError.write(Data(ServingWorker.jobMarker.utf8))
+                let result = try Self.run(Data(line.utf8), factory: factory)
+                FileHandle.standardOutput.write(try JSONEncoder().encode(result) + Data("\n".utf8))
+            }
+            return
         }
-        let result = Runner.run([job.instance], options: job.options(provider: factory))[0]
+        // The job (the instance itself and what it needs of the run's options) comes on standard input.
+        let result = try Self.run(FileHandle.standardInput.readToEnd() ?? Data(), factory: factory)
         FileHandle.standardOutput.write(try JSONEncoder().encode(result))
         // A call the watchdog gave up on may still be stuck in the provider: returning ends the process without
         // waiting for it.
+    }
+
+    /// Runs one job (a `WorkerJob` as JSON), passing each finding on to standard error as it is made.
+    static func run(_ text: Data, factory: ProviderFactory) throws -> CaseResult {
+        let job: WorkerJob
+        do {
+            job = try JSONDecoder().decode(WorkerJob.self, from: text)
+        } catch {
+            throw CommandFailure("worker: the job on standard input is not a case instance: \(error)", code: 2)
+        }
+        var options = job.options(provider: factory)
+        // Each finding goes out as it is made: a provider that then crashes the process cannot take it along.
+        options.onFinding = { level, message in
+            guard let line = try? JSONEncoder().encode(WorkerFinding(level: level, message: message)) else { return }
+            FileHandle.standardError.write(Data(WorkerFinding.prefix.utf8) + line + Data("\n".utf8))
+        }
+        return Runner.run([job.instance], options: options)[0]
     }
 
     /// The provider, loaded in this process: a plugin through its C interface, or a built-in one.
@@ -58,6 +79,21 @@ struct Worker: ParsableCommand {
             } catch {
                 return UnstartedPlugin()
             }
+        }
+    }
+}
+
+/// A finding a worker passes on as it is made, one line on its standard error.
+struct WorkerFinding: Codable {
+    static let prefix = "teardown-worker: finding "
+    var level: Level
+    var message: String
+
+    /// The findings in a worker's standard error, in order.
+    static func all(in errors: Data) -> [WorkerFinding] {
+        String(decoding: errors, as: UTF8.self).split(separator: "\n").compactMap { line in
+            guard line.hasPrefix(prefix) else { return nil }
+            return try? JSONDecoder().decode(WorkerFinding.self, from: Data(line.dropFirst(prefix.count).utf8))
         }
     }
 }

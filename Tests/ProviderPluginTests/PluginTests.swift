@@ -1,3 +1,4 @@
+import Conformance
 import Foundation
 import TestSupport
 import Testing
@@ -77,18 +78,19 @@ func verdicts(in directory: URL) throws -> [String: (verdict: String, messages: 
         }
     }
 
-    @Test("A plugin that segfaults in an abortive close: those cases are errors saying so, the others still run and pass")
-    func crashIsAnError() throws {
+    @Test("A plugin that segfaults in an abortive close fails those cases, naming the call; the others still run and pass")
+    func crashFailsTheCase() throws {
         try withTemporaryDirectory { directory in
             let library = try buildExample("crash", defines: ["-DEXAMPLE_CRASH_IN_ABORTIVE_CLOSE"], in: directory)
             let run = try runPlugin(
                 library, ["--cases", "linger.abortive[payload=0,*", "--cases", "linger.graceful[payload=0,*"], in: directory)
-            #expect(run.status == 2, "\(run.output) \(run.errors)")
+            #expect(run.status == 1, "\(run.output) \(run.errors)")
             let results = try verdicts(in: directory)
             for (id, result) in results {
                 if id.hasPrefix("linger.abortive") {
                     #expect(
-                        result.verdict == "error" && result.messages == ["provider crashed: signal 11 (SIGSEGV) in close"],
+                        result.verdict == "fail"
+                            && result.messages == ["provider crashed: signal 11 (SIGSEGV) in close; the case went no further"],
                         "\(id) \(result)")
                 } else {
                     #expect(result.verdict == "pass", "\(id) \(result)")
@@ -173,6 +175,123 @@ func verdicts(in directory: URL) throws -> [String: (verdict: String, messages: 
             let notThere = try runPlugin(directory.appendingPathComponent("nothing.so").path, [], in: directory)
             #expect(notThere.status == 64)
             #expect(notThere.errors.contains("no such file"), "\(notThere.errors)")
+        }
+    }
+}
+
+/// A suite of one case, `text`, beside the checkout's statements, in `directory`; returns the suite's path.
+func suiteOfOne(_ text: String, in directory: URL) throws -> String {
+    let suite = directory.appendingPathComponent("suite")
+    try FileManager.default.createDirectory(at: suite.appendingPathComponent("cases"), withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+        atPath: "\(suiteDirectory)/statements.yaml", toPath: suite.appendingPathComponent("statements.yaml").path)
+    try text.write(to: suite.appendingPathComponent("cases/one.yaml"), atomically: true, encoding: .utf8)
+    return suite.path
+}
+
+@Suite struct Misbehaviour {
+    @Test("A provider that crashes after a finding fails the case with that finding kept, then the crash and its call")
+    func crashKeepsTheFindings() throws {
+        try withTemporaryDirectory { directory in
+            let library = try buildExample("crash", defines: ["-DEXAMPLE_CRASH_IN_ABORTIVE_CLOSE"], in: directory)
+            let suite = try suiteOfOne(
+                """
+                id: crash.after-finding
+                title: A finding, then a crash
+                statements: [LINGER-1]
+                steps:
+                  - get-linger: 5s
+                  - linger: 0
+                  - close: s
+                """, in: directory)
+            let run = try runProgram(
+                teardownBinary,
+                [
+                    "run", "--suite", suite, "--provider", "plugin:\(library)", "--report-dir",
+                    directory.appendingPathComponent("run").path,
+                    "--json", directory.appendingPathComponent("results.json").path,
+                ], within: 120)
+            #expect(run.status == 1, "\(run.output) \(run.errors)")
+            let result = try #require(try verdicts(in: directory)["crash.after-finding"])
+            #expect(result.verdict == "fail")
+            #expect(
+                result.messages == [
+                    "line 5: get-linger read back linger off (0 s kept); expected linger on, 5 s",
+                    "provider crashed: signal 11 (SIGSEGV) in close; the case went no further",
+                ], "\(result.messages)")
+        }
+    }
+
+    @Test(
+        "A call the case does not bound, left pending by a failure already found, fails the case within a second, not an error after the watchdog"
+    )
+    func pendingAfterDecidedVerdictFails() throws {
+        try withTemporaryDirectory { directory in
+            let suite = try suiteOfOne(
+                """
+                id: pending.after-finding
+                title: A finding, then a receive the close does not end
+                statements: [PEND-1]
+                steps:
+                  - receive: 4KiB
+                    thread: reader
+                    expect: interrupted
+                  - wait: {pending: reader}
+                  - get-linger: 5s
+                  - close: s
+                  - wait: {returned: reader}
+                """, in: directory)
+            let started = Date()
+            let run = try runProgram(
+                teardownBinary,
+                [
+                    "run", "--suite", suite, "--provider", "mutant:does-not-abort-pending", "--isolate", "--report-dir",
+                    directory.appendingPathComponent("run").path, "--json", directory.appendingPathComponent("results.json").path,
+                ], within: 120)
+            #expect(run.status == 1, "\(run.output) \(run.errors)")
+            let result = try #require(try verdicts(in: directory)["pending.after-finding"])
+            #expect(result.verdict == "fail")
+            #expect(
+                result.messages.contains {
+                    $0
+                        == "line 5: receive on thread reader had not returned 1.000 s after the verdict was decided; the failure above left it pending"
+                }, "\(result.messages)")
+            // The watchdog (10 s) was not waited out.
+            #expect(Date().timeIntervalSince(started) < 9)
+        }
+    }
+
+    @Test("Every mistake in Examples/c-provider/mistakes applies to the example, builds, and names statements of SPEC.md")
+    func mistakePatchesApply() throws {
+        let compiler = try #require(tool("cc") ?? tool("gcc"), "a C compiler (cc or gcc)")
+        let patch = try #require(tool("patch"), "patch (make deps installs it)")
+        let mistakes = repositoryRoot.appendingPathComponent("Examples/c-provider/mistakes")
+        let patches = try FileManager.default.contentsOfDirectory(atPath: mistakes.path).filter { $0.hasSuffix(".patch") }.sorted()
+        #expect(patches.count >= 10)
+        let known = Set(statements.map(\.id))
+        try withTemporaryDirectory { directory in
+            for file in patches {
+                let text = try String(contentsOf: mistakes.appendingPathComponent(file), encoding: .utf8)
+                let header = text.split(separator: "\n", omittingEmptySubsequences: false).prefix { !$0.isEmpty }
+                let breaks = header.first { $0.hasPrefix("breaks: ") }.map { $0.dropFirst("breaks: ".count).split(separator: ",") } ?? []
+                #expect(header.contains { $0.hasPrefix("summary: ") && $0.count > 20 }, "\(file)")
+                #expect(!breaks.isEmpty && breaks.allSatisfy { known.contains($0.trimmingCharacters(in: .whitespaces)) }, "\(file)")
+                let copy = directory.appendingPathComponent(file)
+                try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(
+                    at: repositoryRoot.appendingPathComponent("Examples/c-provider/example_provider.c"),
+                    to: copy.appendingPathComponent("example_provider.c"))
+                let applied = try runProgram(patch, ["-s", "-p1", "-d", copy.path, "-i", mistakes.appendingPathComponent(file).path])
+                #expect(applied.status == 0, "\(file): \(applied.output) \(applied.errors)")
+                let include = repositoryRoot.appendingPathComponent("Sources/CTeardownProvider/include").path
+                let built = try runProgram(
+                    compiler,
+                    [
+                        "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-fPIC", "-pthread", "-shared", "-I", include, "-o",
+                        copy.appendingPathComponent("lib.so").path, copy.appendingPathComponent("example_provider.c").path,
+                    ], within: 120)
+                #expect(built.status == 0, "\(file): \(built.errors)")
+            }
         }
     }
 }

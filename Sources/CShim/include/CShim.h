@@ -38,6 +38,15 @@ int td_loopback_up(void);
 /* The provider call the calling thread is in, for the crash report (a string that lives forever). */
 void td_set_current_call(const char *name);
 
+/* pipe2(ends, O_CLOEXEC): a pipe no child started meanwhile inherits. */
+int td_pipe_cloexec(int ends[2]);
+
+/* The harness's payload pattern (see Payload in the Harness module): writes `count` bytes of it, from position
+   `offset`, into `out`; td_payload_matches says whether `bytes` are that stretch of it. In C because the harness
+   makes and checks megabytes of it per case, in debug builds too. */
+void td_payload(uint8_t *out, size_t count, uint8_t seed, size_t offset);
+int td_payload_matches(const uint8_t *bytes, size_t count, uint8_t seed, size_t offset);
+
 /* In a worker process: on SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT, writes
  * "teardown-worker: signal N in CALL" to standard error, then dies of the signal. */
 void td_install_crash_reporter(void);
