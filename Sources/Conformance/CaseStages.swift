@@ -159,6 +159,10 @@ struct SceneStages: CaseStage {
     func cleanUp() {
         guard !run.cleanedUp else { return }
         run.cleanedUp = true
+        // A close the fault plan made from a thread of its own may still be inside the provider.
+        if let faultLayer = run.faultLayer, !faultLayer.context.waitForClosers(within: options.watchdog) {
+            finding("a close made by the fault plan did not return within \(options.watchdog)", line: nil)
+        }
         for violation in subject.finish() {
             finding(violation.description, level: violation.statement == "HANDLE-5" ? .should : .must)
         }

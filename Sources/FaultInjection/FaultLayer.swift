@@ -2,6 +2,7 @@ import Basics
 import Foundation
 public import ProviderInterface
 import SocketSystem
+import Synchronization
 
 /// What the layer needs from the run around it: the names of handles, the gates steps release, and an
 /// audited close for the faults that close a handle themselves.
@@ -38,6 +39,32 @@ public final class FaultContext: @unchecked Sendable {
         released.insert(gate)
         condition.unlock()
         wakeWaiters()
+    }
+
+    /// Threads of the layer's own closing a handle (a fault that closes), still running.
+    private var closersRunning = 0
+
+    /// Runs `body` (a close the plan makes) on a thread of its own, counted until it ends.
+    func runCloser(_ body: @escaping @Sendable () -> Void) {
+        condition.lock()
+        closersRunning += 1
+        condition.unlock()
+        Thread.detachNewThread { [self] in
+            body()
+            condition.lock()
+            closersRunning -= 1
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Waits, at most `limit`, until no close the plan made is still running: the provider must not be cleaned up
+    /// under a close in flight. Returns whether none is.
+    @discardableResult
+    public func waitForClosers(within limit: Duration) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return condition.wait(until: Deadline(after: limit)) { closersRunning == 0 }
     }
 
     /// Wakes every call waiting in the layer, to look again at what it waits for.
@@ -221,13 +248,22 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
             guard waitOpen(handle, until: nil, gate: gate) else { throw .interrupted }
             return try call(nil)
         case .closeWhilePending:
-            if let handle {
-                let caller = ThreadWatch.currentThread
-                let closer = context.closer
-                Thread.detachNewThread {
-                    if ThreadWatch.waitUntilBlocked(caller, within: .seconds(10)) { closer(handle) }
+            guard let handle else { return try call(nil) }
+            let caller = ThreadWatch.currentThread
+            let closer = context.closer
+            let returned = Atomic<Bool>(false)
+            context.runCloser {
+                // Until the call is seen pending (then it is closed), or has returned (then there is nothing to close
+                // while it is pending), for at most 10 s.
+                let deadline = Deadline(after: .seconds(10))
+                while !returned.load(ordering: .acquiring) && !deadline.hasPassed {
+                    if ThreadWatch.waitUntilBlocked(caller, within: .seconds(1)) {
+                        closer(handle)
+                        return
+                    }
                 }
             }
+            defer { returned.store(true, ordering: .releasing) }
             return try call(nil)
         case .closeAfterBytes:
             // Counted in send itself, which sees the bytes accepted.
@@ -302,7 +338,7 @@ public final class FaultLayer: SocketProvider, @unchecked Sendable {
         condition.unlock()
         if crossed != nil {
             let closer = context.closer
-            Thread.detachNewThread { closer(handle) }
+            context.runCloser { closer(handle) }
         }
     }
 

@@ -26,6 +26,37 @@ public enum CaptureFile {
         return (analyzer!.facts(truncated: truncated), analyzer!.ladder)
     }
 
+    /// Reads the file at `path` and hands each connection's facts to `emit` as soon as it has ended and gone
+    /// quiet (`Analyzer.retire`), the others when the file ends: only the connections still open are held.
+    /// `start` is told the link type first; `emit` gets the capture's start time (`CaptureFacts.captureStart`) with
+    /// each connection.
+    /// - Returns: the capture's facts without its connections (the counts, what was skipped, whether it was
+    ///   cut short), how many connections were emitted, and the ladder drawn.
+    public static func stream(
+        path: String, drawing ladder: WireLadder?, start: (LinkType) -> Void = { _ in }, emit: (ConnectionFacts, Double) -> Void
+    ) throws(CaptureError) -> (facts: CaptureFacts, connections: Int, ladder: WireLadder?) {
+        var analyzer: Analyzer?
+        var emitted = 0
+        let truncated = try read(path: path) { linkType in
+            analyzer = Analyzer(linkType: linkType, ladder: ladder)
+            start(linkType)
+        } frame: { frame, wireLength, time in
+            analyzer!.add(frame: frame, wireLength: wireLength, time: time)
+            // A look every 1024 packets is plenty: retire itself looks at most once a second of capture time.
+            if analyzer!.packets & 1023 == 0 {
+                for connection in analyzer!.retire() {
+                    emitted += 1
+                    emit(connection, analyzer!.captureStartSeconds)
+                }
+            }
+        }
+        for connection in analyzer!.retireAll() {
+            emitted += 1
+            emit(connection, analyzer!.captureStartSeconds)
+        }
+        return (analyzer!.facts(truncated: truncated), emitted, analyzer!.ladder)
+    }
+
     /// Calls `frame` for every frame of the file, in order, after `start` with its link type.
     ///
     /// - Returns: why reading stopped before the end of the file, or nil when it reached the end.

@@ -3,22 +3,33 @@ public import WireAnalysis
 
 /// The human-readable form of a capture's teardown facts, as `teardown inspect` prints it.
 public enum TextReport {
+    /// The whole report at once: the title, each connection, then the totals.
     public static func render(_ facts: CaptureFacts, file: String) -> String {
-        var lines: [String] = []
+        var text = title(file: file, linkType: facts.linkType)
+        for connection in facts.connections { text += block(connection) }
+        return text + totals(facts, connections: facts.connections.count)
+    }
+
+    /// The first line, printed before any packet is read.
+    public static func title(file: String, linkType: String) -> String { "\(file) (\(linkType))\n" }
+
+    /// One connection's block, after a blank line, as it is printed when the connection has ended.
+    public static func block(_ connection: ConnectionFacts) -> String {
+        "\n" + render(connection).joined(separator: "\n") + "\n"
+    }
+
+    /// The last lines: how many packets, segments and connections, what was skipped, whether the file was cut short.
+    public static func totals(_ facts: CaptureFacts, connections: Int) -> String {
+        var lines = [""]
         let skipped = facts.skipped.reduce(0) { $0 + $1.count }
         lines.append(
-            "\(file): \(facts.packets) packets (\(facts.linkType)), \(facts.tcpSegments) TCP segments, "
-                + "\(facts.connections.count) connection\(facts.connections.count == 1 ? "" : "s")"
+            "\(facts.packets) packets, \(facts.tcpSegments) TCP segments, \(connections) connection\(connections == 1 ? "" : "s")"
                 + (skipped > 0 ? ", \(skipped) skipped" : ""))
         for group in facts.skipped {
             lines.append(
                 "  skipped \(group.count) packet\(group.count == 1 ? "" : "s"): \(group.reason) (first: packet \(group.firstPacket))")
         }
         if let truncated = facts.truncated { lines.append("  capture ends early: \(truncated)") }
-        for connection in facts.connections {
-            lines.append("")
-            lines.append(contentsOf: render(connection))
-        }
         return lines.joined(separator: "\n") + "\n"
     }
 

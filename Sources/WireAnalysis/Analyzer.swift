@@ -7,11 +7,17 @@ public struct Analyzer: Sendable {
     private(set) public var packets = 0
     private(set) public var tcpSegments = 0
     private var skipped: [SkipReason: (count: Int, first: Int)] = [:]
-    private var connections: [ConnectionState] = []
+    /// The connections followed, by number (the order of their first packet); retired ones are gone.
+    private var connections: [Int: ConnectionState] = [:]
+    private var nextNumber = 0
     private var index: [ConnectionKey: Int] = [:]
     private var lastKey: ConnectionKey?
     private var lastIndex = 0
     private var captureStart: Int64?
+    /// Capture time of the last look for connections to retire.
+    private var lastRetirement: Int64 = .min
+    /// Packet count at the last look for connections to retire.
+    private var lastRetirementPacket = 0
     /// When set, every segment is also drawn into this ladder.
     public var ladder: WireLadder?
 
@@ -60,7 +66,7 @@ public struct Analyzer: Sendable {
             lastIndex = position
             return
         }
-        if segment.flags.contains(.syn) && !segment.flags.contains(.ack) && startsAnew(connections[position], segment) {
+        if segment.flags.contains(.syn) && !segment.flags.contains(.ack) && startsAnew(connections[position]!, segment) {
             position = open(segment, key: key, time: time)
             lastKey = key
             lastIndex = position
@@ -68,21 +74,23 @@ public struct Analyzer: Sendable {
         }
         lastKey = key
         lastIndex = position
-        let note = connections[position].add(segment, packet: packets, time: time)
+        let note = connections[position]!.add(segment, packet: packets, time: time)
         if ladder != nil, let note { draw(note, segment, connection: position) }
     }
 
     private mutating func open(_ segment: TCPSegment, key: ConnectionKey, time: Int64) -> Int {
         var state = ConnectionState(first: segment, packet: packets, time: time)
         let note = state.add(segment, packet: packets, time: time)
-        connections.append(state)
-        index[key] = connections.count - 1
-        if ladder != nil, let note { draw(note, segment, connection: connections.count - 1) }
-        return connections.count - 1
+        let number = nextNumber
+        nextNumber += 1
+        connections[number] = state
+        index[key] = number
+        if ladder != nil, let note { draw(note, segment, connection: number) }
+        return number
     }
 
     private mutating func draw(_ note: SegmentNote, _ segment: TCPSegment, connection: Int) {
-        let client = connections[connection].directions[0].from
+        let client = connections[connection]!.directions[0].from
         ladder!.add(note, connection: connection, source: segment.source, client: client)
     }
 
@@ -103,9 +111,53 @@ public struct Analyzer: Sendable {
         }
         return CaptureFacts(
             linkType: linkType.description, packets: packets, tcpSegments: tcpSegments, skipped: skippedList,
-            captureStart: Double(start / 1000) / 1_000_000, truncated: truncated,
-            connections: connections.enumerated().map { ConnectionFacts($0.element, index: $0.offset, captureStart: start) })
+            captureStart: captureStartSeconds, truncated: truncated,
+            connections: connections.keys.sorted().map { ConnectionFacts(connections[$0]!, index: $0, captureStart: start) })
     }
+
+    /// How long a finished connection (both FINs, or an RST) is kept after its last packet before `retire` gives
+    /// its facts up: 60 s of capture time (Linux's TIME_WAIT, within which its last ACKs and retransmissions
+    /// come), or 100,000 packets of the capture, whichever comes first.
+    public static let retirementQuiet: (nanoseconds: Int64, packets: Int) = (60_000_000_000, 100_000)
+
+    /// Takes out the connections that have finished and been quiet for `retirementQuiet`, and returns their facts,
+    /// by number: the analyzer then holds only the connections still open, or finished a short while ago. Looks at
+    /// most every 16,384 packets or second of capture time. A packet that comes for a retired connection after all
+    /// begins a new one, as it would if the capture had started there.
+    public mutating func retire() -> [ConnectionFacts] {
+        guard let start = captureStart, let now = connections[lastIndex]?.end,
+            packets >= lastRetirementPacket + 16384 || now >= lastRetirement &+ 1_000_000_000
+        else { return [] }
+        lastRetirement = now
+        lastRetirementPacket = packets
+        let quiet = Self.retirementQuiet
+        let done = connections.filter { _, state in
+            state.isFinished && (now &- state.end >= quiet.nanoseconds || packets - state.lastPacket >= quiet.packets)
+        }.keys.sorted()
+        return done.map { number in
+            let state = connections.removeValue(forKey: number)!
+            let key = ConnectionKey(state.directions[0].from, state.directions[1].from)
+            if index[key] == number { index[key] = nil }
+            if lastKey == key { lastKey = nil }
+            return ConnectionFacts(state, index: number, captureStart: start)
+        }
+    }
+
+    /// Takes out every connection left, by number: the file has ended.
+    public mutating func retireAll() -> [ConnectionFacts] {
+        let start = captureStart ?? 0
+        let all = connections.keys.sorted().map { ConnectionFacts(connections[$0]!, index: $0, captureStart: start) }
+        connections = [:]
+        index = [:]
+        lastKey = nil
+        return all
+    }
+
+    /// The time of the first packet, in seconds since the Unix epoch, as `CaptureFacts.captureStart` gives it.
+    public var captureStartSeconds: Double { Double((captureStart ?? 0) / 1000) / 1_000_000 }
+
+    /// The numbers of connections begun so far (retired ones included).
+    public var connectionsBegun: Int { nextNumber }
 }
 
 /// A connection's 4-tuple, the same whichever way a segment goes.

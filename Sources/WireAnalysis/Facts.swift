@@ -19,6 +19,19 @@ public struct CaptureFacts: Codable, Sendable, Equatable {
     /// Set when the capture ended early (a truncated file): the facts cover the packets before it.
     public var truncated: String?
     public var connections: [ConnectionFacts]
+
+    public init(
+        linkType: String, packets: Int, tcpSegments: Int, skipped: [SkippedPackets], captureStart: Double, truncated: String? = nil,
+        connections: [ConnectionFacts]
+    ) {
+        self.linkType = linkType
+        self.packets = packets
+        self.tcpSegments = tcpSegments
+        self.skipped = skipped
+        self.captureStart = captureStart
+        self.truncated = truncated
+        self.connections = connections
+    }
 }
 
 /// Packets skipped for one reason.

@@ -58,9 +58,13 @@ struct WireBench: ParsableCommand {
         }
         var readers: [(String, [String])] = [
             ("teardown inspect", [teardown, "inspect", capture]),
+            ("teardown inspect --no-ladder", [teardown, "inspect", "--no-ladder", capture]),
             ("teardown inspect --json", [teardown, "inspect", "--json", capture]),
         ]
-        for (name, arguments) in [("tcpdump -r", ["tcpdump", "-n", "-r", capture]), ("tshark -r", ["tshark", "-r", capture])] {
+        for (name, arguments) in [
+            ("tcpdump -r -w /dev/null", ["tcpdump", "-r", capture, "-w", "/dev/null"]), ("tcpdump -r", ["tcpdump", "-n", "-r", capture]),
+            ("tshark -r", ["tshark", "-r", capture]),
+        ] {
             if let path = which(arguments[0]) {
                 readers.append((name, [path] + arguments.dropFirst()))
             } else {
@@ -73,7 +77,7 @@ struct WireBench: ParsableCommand {
             for _ in 0..<runs { times.append(try timed(command)) }
             best[name] = times.min()
             let perPacket = times.min()! / Double(written) * 1e9
-            let label = name.padding(toLength: 24, withPad: " ", startingAt: 0)
+            let label = name.padding(toLength: 28, withPad: " ", startingAt: 0)
             print(label + String(format: " best %7.3f s of %d  (%6.0f ns/packet)", times.min()!, runs, perPacket))
         }
         let ours = best["teardown inspect"]!
@@ -83,6 +87,32 @@ struct WireBench: ParsableCommand {
         if let tcpdump = best["tcpdump -r"] {
             print(String(format: "ratio tcpdump / teardown: %6.1fx  (target: at least 1x)", tcpdump / ours))
         }
+        let text = best["teardown inspect --no-ladder"]!
+        if let bare = best["tcpdump -r -w /dev/null"] {
+            print(
+                String(
+                    format: "inspect --no-ladder / libpcap's bare read (tcpdump -r F -w /dev/null): %5.2fx  (target: at most 2.5x)",
+                    text / bare))
+        }
+        print(
+            String(format: "inspect --json / inspect --no-ladder: %5.2fx  (target: at most 1.3x)", best["teardown inspect --json"]! / text))
+        try memoryRows(packets: written)
+    }
+
+    /// Peak memory of `inspect --json` on this capture and on one four times as long (as many connections open at
+    /// once, four times as many in all): the analysis holds the open connections, not the file.
+    func memoryRows(packets written: Int) throws {
+        let longer = capture + ".4x.pcap"
+        defer { try? FileManager.default.removeItem(atPath: longer) }
+        let (longPackets, longConnections) = try SyntheticCapture(seed: seed).write(to: longer, packets: written * 4)
+        let short = try peak([teardown, "inspect", "--json", capture])
+        let long = try peak([teardown, "inspect", "--json", longer])
+        print(String(format: "inspect --json peak memory: %.1f MiB for %d packets", Double(short) / 1024, written))
+        print(
+            String(
+                format: "inspect --json peak memory: %.1f MiB for %d packets, %d connections", Double(long) / 1024, longPackets,
+                longConnections))
+        print(String(format: "peak memory, 4x the packets / 1x: %5.2fx  (target: at most 1.2x)", Double(long) / Double(short)))
     }
 
     private func which(_ name: String) -> String? {
@@ -106,4 +136,25 @@ func timed(_ command: [String]) throws -> Double {
         throw ValidationError("\(command.joined(separator: " ")) exited \(process.terminationStatus)")
     }
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+}
+
+/// The peak resident memory, in KiB, of one run of `command` (its output discarded), from wait4's resource usage.
+func peak(_ command: [String]) throws -> Int {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var pid: pid_t = 0
+    let arguments = command.map { strdup($0) } + [nil]
+    defer { for argument in arguments { free(argument) } }
+    let spawned = posix_spawn(&pid, command[0], &actions, nil, arguments, environ)
+    guard spawned == 0 else { throw ValidationError("\(command[0]): cannot start (\(String(cString: strerror(spawned))))") }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 {
+        guard errno == EINTR else { throw ValidationError("wait4: \(String(cString: strerror(errno)))") }
+    }
+    guard status == 0 else { throw ValidationError("\(command.joined(separator: " ")) exited with status \(status)") }
+    return usage.ru_maxrss
 }

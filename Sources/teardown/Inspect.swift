@@ -16,6 +16,10 @@ struct Inspect: ParsableCommand {
             Sequence numbers are relative: a side's first data byte is 1, so after N bytes its FIN is at N+1. \
             The JSON form (--json) is described in docs/inspect-json.md.
 
+            Each connection is printed once it has ended and gone quiet (60 s of capture time, or 100,000 \
+            packets), the others at the end of the file, then the totals: only the connections still open are \
+            held, so any length of capture is read in the same memory.
+
             Exit codes: 0 the file was read to its end; 2 it could not be read, or it ends in the middle of a \
             packet (the facts before that point are still printed).
             """
@@ -38,19 +42,117 @@ struct Inspect: ParsableCommand {
     }
 
     func run() throws {
-        let facts: CaptureFacts
-        var drawn: WireLadder?
+        let output = BufferedOutput()
+        var json = json ? StreamedJSON() : nil
+        var result: (facts: CaptureFacts, connections: Int, ladder: WireLadder?)
         do {
-            (facts, drawn) = try CaptureFile.analyze(
-                path: file, drawing: ladder && !json ? WireLadder(sides: .clientLeft, limit: ladderLimit) : nil)
+            // Each connection is printed once it has ended, so the file is never held whole.
+            result = try CaptureFile.stream(
+                path: file, drawing: ladder && json == nil ? WireLadder(sides: .clientLeft, limit: ladderLimit) : nil
+            ) { linkType in
+                if json == nil { output.write(TextReport.title(file: file, linkType: linkType.description)) }
+            } emit: { connection, captureStart in
+                if json != nil {
+                    output.write(json!.add(connection, captureStart: captureStart))
+                } else {
+                    output.write(TextReport.block(connection))
+                }
+            }
         } catch {
             throw CommandFailure(error.message, code: 2)
         }
-        var output = json ? try stableJSON(facts) : TextReport.render(facts, file: file)
-        if let drawn = drawn?.finished {
-            output += "\n" + TextLadder.render(Ladder(left: "client", right: "server", events: drawn.events, omitted: drawn.omitted))
+        if json != nil {
+            output.write(try json!.finish(result.facts))
+        } else {
+            output.write(TextReport.totals(result.facts, connections: result.connections))
         }
-        FileHandle.standardOutput.write(Data(output.utf8))
-        if let truncated = facts.truncated { throw CommandFailure("the capture is incomplete: \(truncated)", code: 2) }
+        if let drawn = result.ladder?.finished {
+            output.write("\n" + TextLadder.render(Ladder(left: "client", right: "server", events: drawn.events, omitted: drawn.omitted)))
+        }
+        output.flush()
+        if let truncated = result.facts.truncated { throw CommandFailure("the capture is incomplete: \(truncated)", code: 2) }
+    }
+}
+
+/// `inspect --json` written as it goes, byte for byte what `stableJSON` makes of the whole `CaptureFacts`: the
+/// keys before `connections` once the first connection is known, each connection as it comes, the keys after
+/// `connections` at the end.
+struct StreamedJSON {
+    private var started = false
+
+    /// The text for one more connection (the document's head first, for the first), `captureStart` being the
+    /// capture's: its JSON, each line but the empty ones indented two levels.
+    mutating func add(_ connection: ConnectionFacts, captureStart: Double) -> Data {
+        var text = Data((started ? ",\n" : Self.head(captureStart: captureStart)).utf8)
+        started = true
+        guard let encoded = try? Self.encoder.encode(connection) else { return text }
+        let newline = UInt8(ascii: "\n")
+        let space = UInt8(ascii: " ")
+        var indented = [UInt8]()
+        indented.reserveCapacity(encoded.count + encoded.count / 4)
+        encoded.withUnsafeBytes { bytes in
+            let count = bytes.last == newline ? bytes.count - 1 : bytes.count
+            var atLineStart = true
+            for offset in 0..<count {
+                let byte = bytes[offset]
+                if atLineStart && byte != newline { indented.append(contentsOf: [space, space, space, space]) }
+                indented.append(byte)
+                atLineStart = byte == newline
+            }
+        }
+        text.append(contentsOf: indented)
+        return text
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// The text before the first connection: only `captureStart` comes before `connections`.
+    static func head(captureStart: Double) -> String {
+        let facts = CaptureFacts(linkType: "", packets: 0, tcpSegments: 0, skipped: [], captureStart: captureStart, connections: [])
+        let lines = skeleton(facts)
+        guard let open = lines.firstIndex(where: { $0.hasPrefix("  \"connections\" : [") }) else { return "" }
+        return lines[...open].joined(separator: "\n") + "\n"
+    }
+
+    /// The facts as JSON with no connections, line by line. (Encoding these plain values cannot fail.)
+    static func skeleton(_ facts: CaptureFacts) -> [Substring] {
+        var empty = facts
+        empty.connections = []
+        return ((try? stableJSON(empty)) ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    /// The text after the last connection (or the whole document when there was none).
+    func finish(_ facts: CaptureFacts) throws -> String {
+        guard started else { return try stableJSON(facts) }
+        let lines = Self.skeleton(facts)
+        guard let close = lines.firstIndex(where: { $0 == "  ]," || $0 == "  ]" }) else { return "" }
+        return "\n" + lines[close...].joined(separator: "\n")
+    }
+}
+
+/// Standard output in chunks of 64 KiB. A reader that goes away (a closed pipe) ends the writing quietly.
+final class BufferedOutput {
+    private var buffer = Data()
+    private var closed = false
+
+    func write(_ text: String) { write(Data(text.utf8)) }
+
+    func write(_ bytes: Data) {
+        buffer.append(bytes)
+        if buffer.count >= 65536 { flush() }
+    }
+
+    func flush() {
+        guard !closed, !buffer.isEmpty else { return }
+        do {
+            try FileHandle.standardOutput.write(contentsOf: buffer)
+        } catch {
+            closed = true
+        }
+        buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+import PacketCapture
 import TestSupport
 import Testing
 import WireAnalysis
@@ -174,5 +176,41 @@ struct Conversation {
         #expect(Endpoint("[fe80::]:1")?.address == "fe80::")
         #expect(Endpoint("300.0.0.1:80") == nil)
         #expect(Endpoint("::1") == nil, "no port")
+    }
+}
+
+@Suite struct Streaming {
+    @Test("A finished connection is retired once quiet (60 s of capture time), with the facts it had; open ones stay")
+    func finishedConnectionsRetire() {
+        var talk = Conversation()
+        talk.send(.client, seq: 1, ack: 1, length: 1000)
+        talk.send(.client, seq: 1001, ack: 1, flags: .fin)
+        talk.send(.server, seq: 1, ack: 1002, flags: .fin)
+        talk.send(.client, seq: 1002, ack: 2)
+        let finished = talk.connection
+        #expect(talk.analyzer.retire().isEmpty, "a connection that has just finished is kept for its late packets")
+        // Another connection, a minute later.
+        var other = Conversation(clientISN: 7, serverISN: 9, handshake: false)
+        other.time = talk.time + 61_000_000_000
+        talk.analyzer.add(
+            TCPSegment(
+                source: Endpoint(family: .ipv4, low: 0x7F00_0001, port: 40001), destination: other.server, sequence: 7,
+                acknowledgement: 0, flags: .syn, payloadLength: 0, ipIdentification: 1), time: other.time)
+        let retired = talk.analyzer.retire()
+        #expect(retired == [finished])
+        #expect(talk.analyzer.facts().connections.map(\.index) == [1], "only the open connection is held")
+        let rest = talk.analyzer.retireAll()
+        #expect(rest.map(\.index) == [1])
+        #expect(talk.analyzer.facts().connections.isEmpty)
+    }
+
+    @Test("inspect --json, written as the connections end, is the facts of the whole file read at once, on every committed capture")
+    func streamedJSONIsTheWholeFacts() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: fixtureDirectory.path).filter { $0.hasSuffix(".pcap") }.sorted()
+        #expect(files.count >= 10)
+        for path in files.map({ fixtureDirectory.appendingPathComponent($0).path }) {
+            let whole = try CaptureFile.analyze(path: path)
+            #expect(try inspectJSON(path) == whole, "\(path)")
+        }
     }
 }
