@@ -93,10 +93,12 @@ public final class PluginProvider: SocketProvider, @unchecked Sendable {
         var raw = td_option_value()
         switch value {
         case .linger(let linger):
-            // A value the C type cannot hold is out of range, as one it can hold but the provider refuses.
-            guard let seconds = UInt32(exactly: linger.seconds) else { throw .invalidArgument }
+            // Every value reaches the provider, whose own validation is what is judged: a negative one as its
+            // 32-bit two's complement (above 65535, as C's conversion would make it), one wider than 32 bits as
+            // UINT32_MAX.
             raw.on = linger.isOn ? 1 : 0
-            raw.seconds = seconds
+            raw.seconds =
+                Int32(exactly: linger.seconds).map { UInt32(bitPattern: $0) } ?? UInt32(exactly: linger.seconds) ?? UInt32.max
         case .flag(let flag): raw.on = flag ? 1 : 0
         case .size(let size): raw.size = Int64(size)
         }

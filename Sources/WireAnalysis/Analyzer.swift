@@ -7,9 +7,13 @@ public struct Analyzer: Sendable {
     private(set) public var packets = 0
     private(set) public var tcpSegments = 0
     private var skipped: [SkipReason: (count: Int, first: Int)] = [:]
-    /// The connections followed, by number (the order of their first packet); retired ones are gone.
-    private var connections: [Int: ConnectionState] = [:]
+    /// The connections followed, in slots that retired connections free for new ones; `numbers` gives each slot's
+    /// connection number (the order of their first packet).
+    private var slots: [ConnectionState?] = []
+    private var numbers: [Int] = []
+    private var freeSlots: [Int] = []
     private var nextNumber = 0
+    /// Each followed connection's slot.
     private var index: [ConnectionKey: Int] = [:]
     private var lastKey: ConnectionKey?
     private var lastIndex = 0
@@ -66,7 +70,7 @@ public struct Analyzer: Sendable {
             lastIndex = position
             return
         }
-        if segment.flags.contains(.syn) && !segment.flags.contains(.ack) && startsAnew(connections[position]!, segment) {
+        if segment.flags.contains(.syn) && !segment.flags.contains(.ack) && startsAnew(slots[position]!, segment) {
             position = open(segment, key: key, time: time)
             lastKey = key
             lastIndex = position
@@ -74,8 +78,8 @@ public struct Analyzer: Sendable {
         }
         lastKey = key
         lastIndex = position
-        let note = connections[position]!.add(segment, packet: packets, time: time)
-        if ladder != nil, let note { draw(note, segment, connection: position) }
+        let note = slots[position]!.add(segment, packet: packets, time: time)
+        if ladder != nil, let note { draw(note, segment, slot: position) }
     }
 
     private mutating func open(_ segment: TCPSegment, key: ConnectionKey, time: Int64) -> Int {
@@ -83,15 +87,24 @@ public struct Analyzer: Sendable {
         let note = state.add(segment, packet: packets, time: time)
         let number = nextNumber
         nextNumber += 1
-        connections[number] = state
-        index[key] = number
-        if ladder != nil, let note { draw(note, segment, connection: number) }
-        return number
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[slot] = state
+            numbers[slot] = number
+        } else {
+            slot = slots.count
+            slots.append(state)
+            numbers.append(number)
+        }
+        index[key] = slot
+        if ladder != nil, let note { draw(note, segment, slot: slot) }
+        return slot
     }
 
-    private mutating func draw(_ note: SegmentNote, _ segment: TCPSegment, connection: Int) {
-        let client = connections[connection]!.directions[0].from
-        ladder!.add(note, connection: connection, source: segment.source, client: client)
+    private mutating func draw(_ note: SegmentNote, _ segment: TCPSegment, slot: Int) {
+        let client = slots[slot]!.directions[0].from
+        ladder!.add(note, connection: numbers[slot], source: segment.source, client: client)
     }
 
     /// Whether a SYN on a known port pair begins a new connection rather than repeating the old one's.
@@ -112,7 +125,12 @@ public struct Analyzer: Sendable {
         return CaptureFacts(
             linkType: linkType.description, packets: packets, tcpSegments: tcpSegments, skipped: skippedList,
             captureStart: captureStartSeconds, truncated: truncated,
-            connections: connections.keys.sorted().map { ConnectionFacts(connections[$0]!, index: $0, captureStart: start) })
+            connections: liveSlots().map { ConnectionFacts(slots[$0]!, index: numbers[$0], captureStart: start) })
+    }
+
+    /// The slots holding a connection, in the order of the connections' numbers.
+    private func liveSlots() -> [Int] {
+        slots.indices.filter { slots[$0] != nil }.sorted { numbers[$0] < numbers[$1] }
     }
 
     /// How long a finished connection (both FINs, or an RST) is kept after its last packet before `retire` gives
@@ -125,32 +143,34 @@ public struct Analyzer: Sendable {
     /// most every 16,384 packets or second of capture time. A packet that comes for a retired connection after all
     /// begins a new one, as it would if the capture had started there.
     public mutating func retire() -> [ConnectionFacts] {
-        guard let start = captureStart, let now = connections[lastIndex]?.end,
+        guard let start = captureStart, lastIndex < slots.count, let now = slots[lastIndex]?.end,
             packets >= lastRetirementPacket + 16384 || now >= lastRetirement &+ 1_000_000_000
         else { return [] }
         lastRetirement = now
         lastRetirementPacket = packets
         let quiet = Self.retirementQuiet
-        let done = connections.filter { _, state in
-            state.isFinished && (now &- state.end >= quiet.nanoseconds || packets - state.lastPacket >= quiet.packets)
-        }.keys.sorted()
-        return done.map { number in
-            let state = connections.removeValue(forKey: number)!
-            let key = ConnectionKey(state.directions[0].from, state.directions[1].from)
-            if index[key] == number { index[key] = nil }
-            if lastKey == key { lastKey = nil }
-            return ConnectionFacts(state, index: number, captureStart: start)
+        let done = liveSlots().filter { slot in
+            let state = slots[slot]!
+            return state.isFinished && (now &- state.end >= quiet.nanoseconds || packets - state.lastPacket >= quiet.packets)
         }
+        return done.map { take($0, captureStart: start) }
+    }
+
+    /// Empties a slot, forgetting its connection's 4-tuple; returns the connection's facts.
+    private mutating func take(_ slot: Int, captureStart start: Int64) -> ConnectionFacts {
+        let state = slots[slot]!
+        slots[slot] = nil
+        freeSlots.append(slot)
+        let key = ConnectionKey(state.directions[0].from, state.directions[1].from)
+        if index[key] == slot { index[key] = nil }
+        if lastKey == key { lastKey = nil }
+        return ConnectionFacts(state, index: numbers[slot], captureStart: start)
     }
 
     /// Takes out every connection left, by number: the file has ended.
     public mutating func retireAll() -> [ConnectionFacts] {
         let start = captureStart ?? 0
-        let all = connections.keys.sorted().map { ConnectionFacts(connections[$0]!, index: $0, captureStart: start) }
-        connections = [:]
-        index = [:]
-        lastKey = nil
-        return all
+        return liveSlots().map { take($0, captureStart: start) }
     }
 
     /// The time of the first packet, in seconds since the Unix epoch, as `CaptureFacts.captureStart` gives it.

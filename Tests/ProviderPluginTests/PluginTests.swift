@@ -261,6 +261,33 @@ func suiteOfOne(_ text: String, in directory: URL) throws -> String {
         }
     }
 
+    @Test("A negative linger reaches the plugin, whose own validation is judged: a provider that clamps it fails LINGER-8 there too")
+    func negativeLingerReachesThePlugin() throws {
+        let patch = try #require(tool("patch"), "patch (make deps installs it)")
+        try withTemporaryDirectory { directory in
+            try FileManager.default.copyItem(
+                at: repositoryRoot.appendingPathComponent("Examples/c-provider/example_provider.c"),
+                to: directory.appendingPathComponent("example_provider.c"))
+            let mistake = repositoryRoot.appendingPathComponent("Examples/c-provider/mistakes/linger-out-of-range-clamped.patch").path
+            let applied = try runProgram(patch, ["-s", "-p1", "-d", directory.path, "-i", mistake])
+            #expect(applied.status == 0, "\(applied.errors)")
+            let compiler = try #require(tool("cc") ?? tool("gcc"), "a C compiler (cc or gcc)")
+            let library = directory.appendingPathComponent("libclamped.so").path
+            let built = try runProgram(
+                compiler,
+                [
+                    "-std=c11", "-O2", "-fPIC", "-pthread", "-shared", "-I",
+                    repositoryRoot.appendingPathComponent("Sources/CTeardownProvider/include").path, "-o", library,
+                    directory.appendingPathComponent("example_provider.c").path,
+                ], within: 120)
+            #expect(built.status == 0, "\(built.errors)")
+            let run = try runPlugin(library, ["--cases", "linger.out-of-range"], in: directory)
+            #expect(run.status == 1, "\(run.output) \(run.errors)")
+            let result = try #require(try verdicts(in: directory)["linger.out-of-range"])
+            #expect(result.messages.contains("line 8: linger expected invalidArgument; got success"), "\(result.messages)")
+        }
+    }
+
     @Test("Every mistake in Examples/c-provider/mistakes applies to the example, builds, and names statements of SPEC.md")
     func mistakePatchesApply() throws {
         let compiler = try #require(tool("cc") ?? tool("gcc"), "a C compiler (cc or gcc)")

@@ -109,7 +109,9 @@ typedef struct td_address {
 
 typedef struct td_option_value {
     uint32_t on;        /* linger on (TD_OPT_LINGER), or the flag (0 or 1) */
-    uint32_t seconds;   /* the linger timeout (TD_OPT_LINGER) */
+    uint32_t seconds;   /* the linger timeout (TD_OPT_LINGER), as the case gave it: a negative value arrives as its
+                           32-bit two's complement, one wider than 32 bits as UINT32_MAX; refuse what is out of
+                           range (LINGER-8) */
     int64_t size;       /* a buffer size (TD_OPT_RCVBUF, TD_OPT_SNDBUF) */
 } td_option_value;
 
