@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include <signal.h>
 #include "CShim.h"
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
 
 int td_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
@@ -125,3 +127,19 @@ int td_payload_matches(const uint8_t *bytes, size_t count, uint8_t seed, size_t 
 }
 
 int td_pipe_cloexec(int ends[2]) { return pipe2(ends, O_CLOEXEC); }
+
+extern char **environ;
+
+int td_spawn(const char *path, char *const argv[], int in, int out, int err, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    int status = posix_spawn_file_actions_init(&actions);
+    if (status != 0) return status;
+    if ((status = posix_spawn_file_actions_adddup2(&actions, in, 0)) == 0 &&
+        (status = posix_spawn_file_actions_adddup2(&actions, out, 1)) == 0 &&
+        (status = posix_spawn_file_actions_adddup2(&actions, err, 2)) == 0 &&
+        (status = posix_spawn_file_actions_addclosefrom_np(&actions, 3)) == 0) {
+        status = posix_spawn(pid, path, &actions, NULL, argv, environ);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    return status;
+}

@@ -7,7 +7,7 @@ import ProviderInterface
 public struct RunOptions: Sendable {
     public var provider: ProviderFactory
     /// Cases run at the same time, each on its own ports.
-    public var jobs = 4
+    public var jobs = 8
     /// How long a provider call may take before the case ends with an `error` naming it.
     public var watchdog: Duration = .seconds(10)
     /// The longest a whole case may run.

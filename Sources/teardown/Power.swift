@@ -57,10 +57,10 @@ struct Power: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help: "How many mutants' worth of cases run at once, after the reference: the mutants share one pool of --parallel x --jobs.")
-    var parallel = 4
+    var parallel = 2
 
     @Option(parsing: .unconditional, help: "Cases each provider runs at the same time (1 to 64).")
-    var jobs = 4
+    var jobs = 8
 
     @Flag(
         inversion: .prefixedNo,

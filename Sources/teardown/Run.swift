@@ -70,8 +70,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var files: ReportFiles
 
-    @Option(parsing: .unconditional, help: "Cases run at the same time (1 to 64).")
-    var jobs = 4
+    @Option(parsing: .unconditional, help: "Cases run at the same time, each on ports of its own (1 to 64).")
+    var jobs = 8
 
     @Option(
         parsing: .unconditional,

@@ -78,7 +78,7 @@ final class ServingWorker: @unchecked Sendable {
         case ended(signal: Int32?, status: Int32, errors: Data)
     }
 
-    private let process: Process
+    private let pid: pid_t
     private let input: FileHandle
     private let condition = NSCondition()
     private var lines: [Data] = []
@@ -86,43 +86,45 @@ final class ServingWorker: @unchecked Sendable {
     private var errors = Data()
     private var outputClosed = false
     private var errorsClosed = false
-    private var exited = false
+    /// How the process ended, once it has: the signal that ended it, or its exit status.
+    private var ending: (signal: Int32?, status: Int32)?
 
     /// Marks the start of a job in the worker's standard error.
     static let jobMarker = "teardown-worker: job\n"
 
-    private init(process: Process, input: FileHandle) {
-        self.process = process
+    private init(pid: pid_t, input: FileHandle) {
+        self.pid = pid
         self.input = input
     }
 
+    /// Starts a worker. Its pipes are close-on-exec here and it inherits no other descriptor of this process:
+    /// a worker must hold neither another worker's pipe (it would never see its input close) nor a socket of a case
+    /// run here (the connection would outlive the case). Spawned with posix_spawn, not Foundation's Process, which
+    /// is not safe to start from many threads at once.
     static func start(provider: String) -> ServingWorker? {
-        // Pipes made close-on-exec, so that no other worker started meanwhile inherits this one's ends: a worker
-        // whose standard input another process also holds would never see it close.
         guard let input = pipe(), let output = pipe(), let errors = pipe() else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: WorkerProcess.executable)
-        process.arguments = ["worker", "--serve", "--provider", provider]
-        process.standardInput = FileHandle(fileDescriptor: input.read, closeOnDealloc: true)
-        process.standardOutput = FileHandle(fileDescriptor: output.write, closeOnDealloc: true)
-        process.standardError = FileHandle(fileDescriptor: errors.write, closeOnDealloc: true)
-        let worker = ServingWorker(process: process, input: FileHandle(fileDescriptor: input.write, closeOnDealloc: true))
-        // Weakly: a worker that is done with is freed (with its pipes) though its process is still ending.
-        process.terminationHandler = { [weak worker] _ in worker?.update { $0.exited = true } }
-        defer {
-            // The child's ends are the child's: this process keeps only its own.
-            for end in [process.standardInput, process.standardOutput, process.standardError] { try? (end as? FileHandle)?.close() }
-        }
-        do {
-            try process.run()
-        } catch {
-            Glibc.close(input.write)
-            Glibc.close(output.read)
-            Glibc.close(errors.read)
+        let arguments = [WorkerProcess.executable, "worker", "--serve", "--provider", provider]
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        var pid: pid_t = 0
+        let spawned = td_spawn(WorkerProcess.executable, argv, input.read, output.write, errors.write, &pid)
+        // The child's ends are the child's: this process keeps only its own.
+        for end in [input.read, output.write, errors.write] { Glibc.close(end) }
+        guard spawned == 0 else {
+            for end in [input.write, output.read, errors.read] { Glibc.close(end) }
             return nil
         }
+        let worker = ServingWorker(pid: pid, input: FileHandle(fileDescriptor: input.write, closeOnDealloc: true))
         worker.read(FileHandle(fileDescriptor: output.read, closeOnDealloc: false), isOutput: true)
         worker.read(FileHandle(fileDescriptor: errors.read, closeOnDealloc: false), isOutput: false)
+        // Reaped by a thread of its own, which records how it ended.
+        Thread.detachNewThread { [weak worker, pid] in
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let signal = status & 0x7F
+            let ending: (Int32?, Int32) = signal != 0 ? (signal, 0) : (nil, (status >> 8) & 0xFF)
+            worker?.update { $0.ending = ending }
+        }
         return worker
     }
 
@@ -179,11 +181,9 @@ final class ServingWorker: @unchecked Sendable {
         guard condition.wait(until: deadline, for: { !lines.isEmpty || outputClosed }) else { return .timedOut }
         if let line = lines.first { return .result(line) }
         // No answer and no more output: the process has ended, or is ending; its standard error is read to the end.
-        let settled = Deadline(after: .seconds(10))
-        _ = condition.wait(until: settled) { exited && errorsClosed }
+        _ = condition.wait(until: Deadline(after: .seconds(10))) { ending != nil && errorsClosed }
         let said = errors.range(of: Data(Self.jobMarker.utf8)).map { Data(errors[$0.upperBound...]) } ?? errors
-        let signal = exited && process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil
-        return .ended(signal: signal, status: exited ? process.terminationStatus : -1, errors: said)
+        return .ended(signal: ending?.signal, status: ending?.status ?? -1, errors: said)
     }
 
     /// Ends an idle worker: it exits when its standard input closes.
@@ -194,12 +194,12 @@ final class ServingWorker: @unchecked Sendable {
     /// Waits until the process has exited and its outputs are read to the end, at most `limit`.
     func waitUntilEnded(within limit: Duration) {
         condition.lock()
-        _ = condition.wait(until: Deadline(after: limit)) { exited && outputClosed && errorsClosed }
+        _ = condition.wait(until: Deadline(after: limit)) { ending != nil && outputClosed && errorsClosed }
         condition.unlock()
     }
 
     func kill() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
+        Glibc.kill(pid, SIGKILL)
         try? input.close()
     }
 }

@@ -41,6 +41,11 @@ void td_set_current_call(const char *name);
 /* pipe2(ends, O_CLOEXEC): a pipe no child started meanwhile inherits. */
 int td_pipe_cloexec(int ends[2]);
 
+/* Starts `path` with `argv` (NULL-terminated) and the environment, its standard input, output and error on `in`,
+   `out` and `err`, and no other descriptor of this process (posix_spawn, closing from 3 in the child). Returns 0
+   and the child's pid, or an errno value. */
+int td_spawn(const char *path, char *const argv[], int in, int out, int err, pid_t *pid);
+
 /* The harness's payload pattern (see Payload in the Harness module): writes `count` bytes of it, from position
    `offset`, into `out`; td_payload_matches says whether `bytes` are that stretch of it. In C because the harness
    makes and checks megabytes of it per case, in debug builds too. */
