@@ -103,14 +103,14 @@ public struct Analyzer: Sendable {
     }
 
     private mutating func draw(_ note: SegmentNote, _ segment: TCPSegment, slot: Int) {
-        let client = slots[slot]!.directions[0].from
+        let client = slots[slot]!.client.from
         ladder!.add(note, connection: numbers[slot], source: segment.source, client: client)
     }
 
     /// Whether a SYN on a known port pair begins a new connection rather than repeating the old one's.
     private func startsAnew(_ state: ConnectionState, _ segment: TCPSegment) -> Bool {
         if state.isFinished { return true }
-        guard let previous = state.directions[0].synSequence else { return false }
+        guard let previous = state.client.synSequence else { return false }
         return previous != segment.sequence
     }
 
@@ -161,7 +161,7 @@ public struct Analyzer: Sendable {
         let state = slots[slot]!
         slots[slot] = nil
         freeSlots.append(slot)
-        let key = ConnectionKey(state.directions[0].from, state.directions[1].from)
+        let key = ConnectionKey(state.client.from, state.server.from)
         if index[key] == slot { index[key] = nil }
         if lastKey == key { lastKey = nil }
         return ConnectionFacts(state, index: numbers[slot], captureStart: start)
@@ -214,8 +214,8 @@ extension ConnectionFacts {
                 packet: event.packet, time: seconds(event.time, since: captureStart))
         }
         self.init(
-            index: index, family: state.directions[0].from.family, client: state.directions[0].from.description,
-            server: state.directions[1].from.description, handshake: state.handshakeSyn && state.handshakeSynAck,
+            index: index, family: state.client.from.family, client: state.client.from.description,
+            server: state.server.from.description, handshake: state.handshakeSyn && state.handshakeSynAck,
             firstPacket: state.firstPacket, lastPacket: state.lastPacket, start: seconds(state.start, since: captureStart),
             end: seconds(state.end, since: captureStart), firstClose: first, directions: directions, anomalies: anomalies)
     }

@@ -91,7 +91,10 @@ struct DirectionState {
 
 /// A connection being followed: its two directions, indexed 0 for the client's.
 struct ConnectionState {
-    var directions: [DirectionState]
+    /// The client's direction and the server's: stored apart, so that a segment updates its own in place.
+    var client: DirectionState
+    var server: DirectionState
+    var directions: [DirectionState] { [client, server] }
     var handshakeSyn = false
     var handshakeSynAck = false
     /// Whether the roles come from a SYN or SYN-ACK rather than from who spoke first.
@@ -107,7 +110,8 @@ struct ConnectionState {
         let fromServer = segment.flags.contains(.syn) && segment.flags.contains(.ack)
         let client = fromServer ? segment.destination : segment.source
         let server = fromServer ? segment.source : segment.destination
-        directions = [DirectionState(from: client, to: server), DirectionState(from: server, to: client)]
+        self.client = DirectionState(from: client, to: server)
+        self.server = DirectionState(from: server, to: client)
         rolesKnown = segment.flags.contains(.syn)
         firstPacket = packet
         lastPacket = packet
@@ -116,22 +120,32 @@ struct ConnectionState {
     }
 
     var isFinished: Bool {
-        !closeEvents.isEmpty && (closeEvents.contains { $0.kind == .rst } || (directions[0].fin != nil && directions[1].fin != nil))
+        !closeEvents.isEmpty && (closeEvents.contains { $0.kind == .rst } || (client.fin != nil && server.fin != nil))
     }
 
     /// Follows one segment; returns what it was in relative terms, or nil for an exact duplicate.
     @discardableResult
     mutating func add(_ segment: TCPSegment, packet: Int, time: Int64) -> SegmentNote? {
-        let index = segment.source == directions[0].from ? 0 : 1
+        let index = segment.source == client.from ? 0 : 1
         lastPacket = packet
         end = time
-        var this = directions[index]
-        // `this` is written back below; until then the array must not share its gap ranges, or recording a
-        // segment would copy them all (a copy on write at every segment).
-        directions[index].beyondGap = DisjointRanges()
+        return index == 0
+            ? Self.follow(
+                segment, packet: packet, time: time, index: 0, this: &client, peer: &server, handshakeSyn: &handshakeSyn,
+                handshakeSynAck: &handshakeSynAck, closeEvents: &closeEvents)
+            : Self.follow(
+                segment, packet: packet, time: time, index: 1, this: &server, peer: &client, handshakeSyn: &handshakeSyn,
+                handshakeSynAck: &handshakeSynAck, closeEvents: &closeEvents)
+    }
+
+    /// Follows one segment of direction `index` (`this`), the other being `peer`: both updated in place.
+    private static func follow(
+        _ segment: TCPSegment, packet: Int, time: Int64, index: Int, this: inout DirectionState, peer: inout DirectionState,
+        handshakeSyn: inout Bool, handshakeSynAck: inout Bool,
+        closeEvents: inout [(packet: Int, time: Int64, side: Int, kind: CloseEvent.Kind, sequence: Int64)]
+    ) -> SegmentNote? {
         if this.isDuplicate(segment) {
             this.duplicates += 1
-            directions[index] = this
             return nil
         }
         this.segments += 1
@@ -149,10 +163,10 @@ struct ConnectionState {
         let dataStart = sequence + (flags.contains(.syn) ? 1 : 0)
         let dataEnd = dataStart + Int64(segment.payloadLength)
         var acknowledges: Int64?
-        if flags.contains(.ack), directions[1 - index].base != nil {
-            let acknowledgement = directions[1 - index].relative(segment.acknowledgement)
+        if flags.contains(.ack), peer.base != nil {
+            let acknowledgement = peer.relative(segment.acknowledgement)
             acknowledges = acknowledgement
-            directions[1 - index].acknowledged = max(directions[1 - index].acknowledged ?? acknowledgement, acknowledgement)
+            peer.acknowledged = max(peer.acknowledged ?? acknowledgement, acknowledgement)
         }
         if segment.payloadLength > 0 {
             if dataStart < this.highestEnd { retransmitted = true }
@@ -181,7 +195,6 @@ struct ConnectionState {
             }
         }
         if flags.contains(.rst) {
-            let peer = directions[1 - index]
             let acknowledgement = flags.contains(.ack) && peer.base != nil ? peer.relative(segment.acknowledgement) : nil
             this.resets.append(
                 ResetFacts(
@@ -192,7 +205,6 @@ struct ConnectionState {
             closeEvents.append((packet, time, index, .rst, sequence))
         }
         if retransmitted { this.retransmissions += 1 }
-        directions[index] = this
         return SegmentNote(
             side: index, time: time, flags: flags, sequence: sequence, dataStart: dataStart, dataEnd: dataEnd,
             acknowledges: acknowledges, retransmitted: retransmitted)
