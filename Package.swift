@@ -97,7 +97,8 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "ProviderPluginTests", dependencies: ["Conformance", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
-            name: "ReportingTests", dependencies: ["Conformance", "Reporting", "TestSupport", "WireAnalysis"], swiftSettings: strictSettings
+            name: "ReportingTests", dependencies: ["Conformance", "PacketCapture", "Reporting", "TestSupport", "WireAnalysis"],
+            swiftSettings: strictSettings
         ),
         .testTarget(
             name: "FaultInjectionTests", dependencies: ["Conformance", "FaultInjection", "Harness", "ProviderCatalogue", "TestSupport"],

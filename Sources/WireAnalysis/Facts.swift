@@ -180,4 +180,10 @@ public struct Anomaly: Codable, Sendable, Equatable {
     public var kind: Kind
     public var side: Side?
     public var detail: String
+
+    public init(kind: Kind, side: Side?, detail: String) {
+        self.kind = kind
+        self.side = side
+        self.detail = detail
+    }
 }

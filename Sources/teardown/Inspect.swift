@@ -81,34 +81,13 @@ struct StreamedJSON {
     private var started = false
 
     /// The text for one more connection (the document's head first, for the first), `captureStart` being the
-    /// capture's: its JSON, each line but the empty ones indented two levels.
+    /// capture's: its JSON, two levels in.
     mutating func add(_ connection: ConnectionFacts, captureStart: Double) -> Data {
         var text = Data((started ? ",\n" : Self.head(captureStart: captureStart)).utf8)
         started = true
-        guard let encoded = try? Self.encoder.encode(connection) else { return text }
-        let newline = UInt8(ascii: "\n")
-        let space = UInt8(ascii: " ")
-        var indented = [UInt8]()
-        indented.reserveCapacity(encoded.count + encoded.count / 4)
-        encoded.withUnsafeBytes { bytes in
-            let count = bytes.last == newline ? bytes.count - 1 : bytes.count
-            var atLineStart = true
-            for offset in 0..<count {
-                let byte = bytes[offset]
-                if atLineStart && byte != newline { indented.append(contentsOf: [space, space, space, space]) }
-                indented.append(byte)
-                atLineStart = byte == newline
-            }
-        }
-        text.append(contentsOf: indented)
+        text.append(contentsOf: FactsJSON.connection(connection, depth: 2))
         return text
     }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 
     /// The text before the first connection: only `captureStart` comes before `connections`.
     static func head(captureStart: Double) -> String {
