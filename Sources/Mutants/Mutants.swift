@@ -7,6 +7,8 @@ extension Mistake {
     /// The reference provider with this one mistake, making its upcalls into `upcalls`.
     public func make(upcalls: any ProviderUpcalls) -> any SocketProvider {
         let name = "mutant:\(rawValue)"
+        /// The reference itself, for the mistakes made as a decorator around it.
+        func reference() -> ReferenceProvider { ReferenceProvider(upcalls: upcalls, name: name) }
         return switch self {
         case .wakesWithShutdown: WakesWithShutdown(upcalls: upcalls, name: name)
         case .alwaysGraceful: AlwaysGraceful(upcalls: upcalls, name: name)
@@ -21,23 +23,23 @@ extension Mistake {
         case .drainsUnreadData: DrainsUnreadData(upcalls: upcalls, name: name)
         case .completesAbortedTwice: CompletesAbortedTwice(upcalls: upcalls, name: name)
         case .completesAbortedWithSuccess: CompletesAbortedWithSuccess(upcalls: upcalls, name: name)
-        case .duplicateResetsLinger: DuplicateResetsLinger(ReferenceProvider(upcalls: upcalls, name: name))
+        case .duplicateResetsLinger: DuplicateResetsLinger(reference())
         case .resetsAtAnyAbortiveClose: ResetsAtAnyAbortiveClose(upcalls: upcalls, name: name)
-        case .lingerPerHandle: LingerPerHandle(ReferenceProvider(upcalls: upcalls, name: name))
-        case .countsTwoReferences: CountsTwoReferences(ReferenceProvider(upcalls: upcalls, name: name))
+        case .lingerPerHandle: LingerPerHandle(reference())
+        case .countsTwoReferences: CountsTwoReferences(reference())
         case .discardsUnreadAfterPeerFinished: DiscardsUnreadAfterPeerFinished(upcalls: upcalls, name: name)
         case .nonblockingUnreadWouldBlock: NonblockingUnreadWouldBlock(upcalls: upcalls, name: name)
         case .nonblockingAbortiveWouldBlock: NonblockingAbortiveWouldBlock(upcalls: upcalls, name: name)
-        case .failedCloseForgetsHandle: FailedCloseForgetsHandle(ReferenceProvider(upcalls: upcalls, name: name))
+        case .failedCloseForgetsHandle: FailedCloseForgetsHandle(reference())
         case .lingerInMilliseconds: LingerInMilliseconds(upcalls: upcalls, name: name)
-        case .dontLingerForgetsTimeout: DontLingerForgetsTimeout(ReferenceProvider(upcalls: upcalls, name: name))
-        case .wokenReceiveReturnsEndOfStream: WokenReceiveReturnsEndOfStream(ReferenceProvider(upcalls: upcalls, name: name))
-        case .cleanupClosesGracefully: CleanupClosesGracefully(ReferenceProvider(upcalls: upcalls, name: name))
-        case .wouldBlockSticks: WouldBlockSticks(ReferenceProvider(upcalls: upcalls, name: name))
-        case .retriedCloseKeepsFirstLinger: RetriedCloseKeepsFirstLinger(ReferenceProvider(upcalls: upcalls, name: name))
-        case .closesAcceptedWithListener: ClosesAcceptedWithListener(ReferenceProvider(upcalls: upcalls, name: name))
-        case .duplicateReturnsSameHandle: DuplicateReturnsSameHandle(ReferenceProvider(upcalls: upcalls, name: name))
-        case .lastCloseUsesLingerOfFirst: LastCloseUsesLingerOfFirst(ReferenceProvider(upcalls: upcalls, name: name))
+        case .dontLingerForgetsTimeout: DontLingerForgetsTimeout(reference())
+        case .wokenReceiveReturnsEndOfStream: WokenReceiveReturnsEndOfStream(reference())
+        case .cleanupClosesGracefully: CleanupClosesGracefully(reference())
+        case .wouldBlockSticks: WouldBlockSticks(reference())
+        case .retriedCloseKeepsFirstLinger: RetriedCloseKeepsFirstLinger(reference())
+        case .closesAcceptedWithListener: ClosesAcceptedWithListener(reference())
+        case .duplicateReturnsSameHandle: DuplicateReturnsSameHandle(reference())
+        case .lastCloseUsesLingerOfFirst: LastCloseUsesLingerOfFirst(reference())
         }
     }
 }
@@ -192,17 +194,55 @@ final class DuplicateResetsLinger: ForwardingProvider, @unchecked Sendable {
     }
 }
 
-/// A provider whose options live in the handle, not the socket: a copy starts with the original's linger, and
-/// from then on each handle has its own; the last close applies the linger of the handle it closes. It shows only
-/// where sharing meets linger: linger set through one handle after duplicating, the last close through another.
-final class LingerPerHandle: ForwardingProvider, @unchecked Sendable {
+/// A wrapper that keeps a little state of its own under a lock: the base of the mutants made as decorators
+/// that remember something.
+class StatefulMutant<State>: ForwardingProvider, @unchecked Sendable {
     private let lock = NSLock()
-    private var linger: [SocketHandle: Linger] = [:]
+    private var state: State
+
+    init(_ inner: any SocketProvider, state: State) {
+        self.state = state
+        super.init(inner)
+    }
 
     override var name: String { inner.name }
 
-    private func own(_ handle: SocketHandle) -> Linger { lock.withLock { linger[handle] ?? .off } }
-    private func setOwn(_ handle: SocketHandle, _ value: Linger?) { lock.withLock { linger[handle] = value } }
+    func withState<T>(_ body: (inout State) -> T) -> T { lock.withLock { body(&state) } }
+}
+
+/// Which open handles name the same socket, as a decorator sees it from `duplicate` and `close`: each handle's
+/// socket is the handle it was first known by.
+struct SocketGroups {
+    private var socketOf: [SocketHandle: SocketHandle] = [:]
+
+    /// `copy` is a duplicate of `handle`; returns their socket.
+    mutating func duplicated(_ handle: SocketHandle, as copy: SocketHandle) -> SocketHandle {
+        let socket = socketOf[handle] ?? handle
+        socketOf[handle] = socket
+        socketOf[copy] = socket
+        return socket
+    }
+
+    /// The socket of `handle`, if it was ever duplicated.
+    func socket(of handle: SocketHandle) -> SocketHandle? { socketOf[handle] }
+
+    /// The other open handles of `socket`.
+    func handles(of socket: SocketHandle, besides handle: SocketHandle) -> [SocketHandle] {
+        socketOf.filter { $0.key != handle && $0.value == socket }.map(\.key)
+    }
+
+    /// `handle` is closed.
+    mutating func remove(_ handle: SocketHandle) { socketOf[handle] = nil }
+}
+
+/// A provider whose options live in the handle, not the socket: a copy starts with the original's linger, and
+/// from then on each handle has its own; the last close applies the linger of the handle it closes. It shows only
+/// where sharing meets linger: linger set through one handle after duplicating, the last close through another.
+final class LingerPerHandle: StatefulMutant<[SocketHandle: Linger]>, @unchecked Sendable {
+    init(_ inner: any SocketProvider) { super.init(inner, state: [:]) }
+
+    private func own(_ handle: SocketHandle) -> Linger { withState { $0[handle] ?? .off } }
+    private func setOwn(_ handle: SocketHandle, _ value: Linger?) { withState { $0[handle] = value } }
 
     override func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle {
         let copy = try inner.duplicate(handle)
@@ -242,33 +282,24 @@ final class LingerPerHandle: ForwardingProvider, @unchecked Sendable {
 /// A provider that records whether a socket is shared, not by how many handles: the first close of a shared
 /// socket marks it unshared, the next tears it down, and every handle still naming it stops working. Two handles
 /// behave; it shows only with three or more.
-final class CountsTwoReferences: ForwardingProvider, @unchecked Sendable {
-    private let lock = NSLock()
-    /// Each open handle's socket: the handle the socket was first known by.
-    private var socketOf: [SocketHandle: SocketHandle] = [:]
-    private var shared: Set<SocketHandle> = []
-
-    override var name: String { inner.name }
+final class CountsTwoReferences: StatefulMutant<(groups: SocketGroups, shared: Set<SocketHandle>)>, @unchecked Sendable {
+    init(_ inner: any SocketProvider) { super.init(inner, state: (SocketGroups(), [])) }
 
     override func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle {
         let copy = try inner.duplicate(handle)
-        lock.withLock {
-            let socket = socketOf[handle] ?? handle
-            socketOf[handle] = socket
-            socketOf[copy] = socket
-            shared.insert(socket)
-        }
+        withState { _ = $0.shared.insert($0.groups.duplicated(handle, as: copy)) }
         return copy
     }
 
     override func close(_ handle: SocketHandle) throws(SocketError) {
         try inner.close(handle)
-        let others: [SocketHandle] = lock.withLock {
-            guard let socket = socketOf.removeValue(forKey: handle) else { return [] }
-            if shared.remove(socket) != nil { return [] }
+        let others: [SocketHandle] = withState { state in
+            guard let socket = state.groups.socket(of: handle) else { return [] }
+            let rest = state.groups.handles(of: socket, besides: handle)
+            state.groups.remove(handle)
+            if state.shared.remove(socket) != nil { return [] }
             // Not shared any more, so this close was the last: the socket goes, with every handle on it.
-            let rest = socketOf.filter { $0.value == socket }.map(\.key)
-            for other in rest { socketOf[other] = nil }
+            for other in rest { state.groups.remove(other) }
             return rest
         }
         for other in others { try? inner.close(other) }
@@ -277,14 +308,11 @@ final class CountsTwoReferences: ForwardingProvider, @unchecked Sendable {
 
 /// A close that fails with wouldBlock (LINGER-6) has already marked the handle closed: the socket stays open
 /// but the handle answers notSocket from then on, so the application can neither use it nor close it again.
-final class FailedCloseForgetsHandle: ForwardingProvider, @unchecked Sendable {
-    private let lock = NSLock()
-    private var forgotten: Set<SocketHandle> = []
-
-    override var name: String { inner.name }
+final class FailedCloseForgetsHandle: StatefulMutant<Set<SocketHandle>>, @unchecked Sendable {
+    init(_ inner: any SocketProvider) { super.init(inner, state: []) }
 
     private func known(_ handle: SocketHandle) throws(SocketError) {
-        if lock.withLock({ forgotten.contains(handle) }) { throw .notSocket }
+        if withState({ $0.contains(handle) }) { throw .notSocket }
     }
 
     override func close(_ handle: SocketHandle) throws(SocketError) {
@@ -292,7 +320,7 @@ final class FailedCloseForgetsHandle: ForwardingProvider, @unchecked Sendable {
         do {
             try inner.close(handle)
         } catch .wouldBlock {
-            lock.withLock { _ = forgotten.insert(handle) }
+            withState { _ = $0.insert(handle) }
             throw .wouldBlock
         }
     }
@@ -334,21 +362,6 @@ final class DontLingerForgetsTimeout: ForwardingProvider, @unchecked Sendable {
         guard option == .dontLinger, case .flag(true) = value else { return try inner.setOption(handle, option, to: value) }
         try inner.setOption(handle, .linger, to: .linger(.off))
     }
-}
-
-/// A wrapper that keeps a little state of its own under a lock: the base of the mutants below.
-class StatefulMutant<State>: ForwardingProvider, @unchecked Sendable {
-    private let lock = NSLock()
-    private var state: State
-
-    init(_ inner: any SocketProvider, state: State) {
-        self.state = state
-        super.init(inner)
-    }
-
-    override var name: String { inner.name }
-
-    func withState<T>(_ body: (inout State) -> T) -> T { lock.withLock { body(&state) } }
 }
 
 final class WokenReceiveReturnsEndOfStream: ForwardingProvider, @unchecked Sendable {
@@ -451,31 +464,27 @@ final class DuplicateReturnsSameHandle: StatefulMutant<[SocketHandle: [SocketHan
 }
 
 /// Reads the linger option at the first close of a shared socket and keeps that value for the last.
-final class LastCloseUsesLingerOfFirst: StatefulMutant<(socketOf: [SocketHandle: SocketHandle], linger: [SocketHandle: SocketOptionValue])>,
+final class LastCloseUsesLingerOfFirst: StatefulMutant<(groups: SocketGroups, linger: [SocketHandle: SocketOptionValue])>,
     @unchecked Sendable
 {
-    init(_ inner: any SocketProvider) { super.init(inner, state: ([:], [:])) }
+    init(_ inner: any SocketProvider) { super.init(inner, state: (SocketGroups(), [:])) }
 
     override func duplicate(_ handle: SocketHandle) throws(SocketError) -> SocketHandle {
         let copy = try inner.duplicate(handle)
-        withState { state in
-            let socket = state.socketOf[handle] ?? handle
-            state.socketOf[handle] = socket
-            state.socketOf[copy] = socket
-        }
+        withState { _ = $0.groups.duplicated(handle, as: copy) }
         return copy
     }
     override func close(_ handle: SocketHandle) throws(SocketError) {
         let now = try? inner.option(handle, .linger)
         let (socket, others, first) = withState { state in
-            let socket = state.socketOf[handle]
-            let others = socket.map { socket in state.socketOf.filter { $0.key != handle && $0.value == socket }.count } ?? 0
+            let socket = state.groups.socket(of: handle)
+            let others = socket.map { state.groups.handles(of: $0, besides: handle).count } ?? 0
             return (socket, others, socket.flatMap { state.linger[$0] })
         }
         if others == 0, let first { try? inner.setOption(handle, .linger, to: first) }
         try inner.close(handle)
         withState { state in
-            state.socketOf[handle] = nil
+            state.groups.remove(handle)
             if let socket, others > 0, state.linger[socket] == nil, let now { state.linger[socket] = now }
         }
     }

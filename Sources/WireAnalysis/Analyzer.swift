@@ -176,8 +176,6 @@ public struct Analyzer: Sendable {
     /// The time of the first packet, in seconds since the Unix epoch, as `CaptureFacts.captureStart` gives it.
     public var captureStartSeconds: Double { Double((captureStart ?? 0) / 1000) / 1_000_000 }
 
-    /// The numbers of connections begun so far (retired ones included).
-    public var connectionsBegun: Int { nextNumber }
 }
 
 /// A connection's 4-tuple, the same whichever way a segment goes.
