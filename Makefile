@@ -6,6 +6,9 @@
 #   make fixtures                                 record the capture fixtures in captures/ again (needs capture rights)
 #   make examples                                 build the example provider in C (Examples/c-provider/libexample.so)
 #   make validate PROVIDER=path/to/lib.so         build, then the suite against a provider plugin (EXPECTATIONS=file for its known deviations)
+#   make validate PROVIDER=exec:'COMMAND'         the same for a provider in a process of its own (docs/provider-protocol.md)
+#   make validate-java                            the suite against Java's NIO (Examples/java-provider), with its expectations
+#   make deps-java                                install a JDK if javac is missing (apt-get, as root)
 #   make power                                    the suite against every mutant (Swift and C): which cases catch which mistake
 #   make c-mutants                                the mutants of the example provider in C (.build/c-mutants)
 #   make screenshot                               a posix run's HTML report, rendered by headless Chromium (.build/screenshot/)
@@ -19,7 +22,7 @@ PROVIDER ?= reference
 N ?= 20
 PROVIDERS := reference posix
 
-.PHONY: all deps build test conformance examples c-mutants validate power repeat bench fixtures screenshot fuzz format lint clean
+.PHONY: all deps deps-java java-provider validate-java build test conformance examples c-mutants validate power repeat bench fixtures screenshot fuzz format lint clean
 
 all: build
 
@@ -78,12 +81,31 @@ examples: Examples/c-provider/libexample.so
 Examples/c-provider/libexample.so: Examples/c-provider/example_provider.c Sources/CTeardownProvider/include/teardown_provider.h
 	$(CC) $(EXAMPLE_CFLAGS) -shared -o $@ $<
 
-# The suite against a provider plugin, each case in a worker process.
+# The suite against a provider plugin, or a provider in a process of its own (exec:COMMAND), each case in a worker
+# process.
 validate: build examples
-	@case "$(PROVIDER)" in *.so|*/*) ;; \
-	  *) echo "teardown: make validate PROVIDER=path/to/libprovider.so (e.g. Examples/c-provider/libexample.so)" >&2; exit 64;; esac
-	.build/debug/teardown run --provider plugin:$(PROVIDER) $(if $(EXPECTATIONS),--expectations $(EXPECTATIONS)) \
-	  --junit .build/validate.xml --json .build/validate.json $(ARGS)
+	@case "$(PROVIDER)" in exec:*|*.so|*/*) ;; \
+	  *) echo "teardown: make validate PROVIDER=path/to/libprovider.so (e.g. Examples/c-provider/libexample.so), or PROVIDER=exec:'COMMAND'" >&2; exit 64;; esac
+	.build/debug/teardown run --provider $(if $(filter exec:%,$(PROVIDER)),'$(PROVIDER)',plugin:$(PROVIDER)) \
+	  $(if $(EXPECTATIONS),--expectations $(EXPECTATIONS)) --junit .build/validate.xml --json .build/validate.json $(ARGS)
+
+# Java's NIO as a provider: Examples/java-provider, built with javac, run with java.
+deps-java:
+	@if ! command -v javac >/dev/null || ! command -v java >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "teardown: installing a JDK (openjdk-17-jdk-headless)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless >/dev/null; \
+	  else \
+	    echo "teardown: javac is missing; install it with: sudo apt-get install -y openjdk-17-jdk-headless" >&2; exit 1; \
+	  fi; \
+	fi
+JAVA_PROVIDER := exec:java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp $(CURDIR)/.build/java-provider JavaProvider
+java-provider: deps-java .build/java-provider/JavaProvider.class
+.build/java-provider/JavaProvider.class: Examples/java-provider/JavaProvider.java
+	javac -Xlint:all -Werror -d .build/java-provider $<
+validate-java: build java-provider
+	.build/debug/teardown run --provider '$(JAVA_PROVIDER)' --expectations conformance/expectations/java-nio.yaml \
+	  --junit .build/validate-java.xml --json .build/validate-java.json $(ARGS)
 
 # The mutants of the example provider in C: each patch in Examples/c-provider/mistakes makes one mistake; a patch
 # that no longer applies to example_provider.c stops the build.

@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "WireAnalysis", targets: ["WireAnalysis"]),
         .library(name: "PacketCapture", targets: ["PacketCapture"]),
         .library(name: "ProviderPlugin", targets: ["ProviderPlugin"]),
+        .library(name: "ProviderProcess", targets: ["ProviderProcess"]),
         .executable(name: "teardown", targets: ["teardown"]),
     ],
     dependencies: [
@@ -50,6 +51,7 @@ let package = Package(
         .target(name: "CTeardownProvider"),
         .target(
             name: "ProviderPlugin", dependencies: ["CTeardownProvider", "CShim", "ProviderInterface"], swiftSettings: strictSettings),
+        .target(name: "ProviderProcess", dependencies: ["Basics", "CShim", "ProviderInterface"], swiftSettings: strictSettings),
         .target(name: "WireAnalysis", swiftSettings: strictSettings),
         .target(
             name: "PacketCapture", dependencies: ["Basics", "CPcap", "CShim", "SocketSystem", "WireAnalysis"], swiftSettings: strictSettings
@@ -70,7 +72,8 @@ let package = Package(
             name: "teardown",
             dependencies: [
                 "Basics", "Conformance", "Harness", "PacketCapture", "Reporting", "WireAnalysis", "ProviderPlugin", "ProviderCatalogue",
-                "ProviderInterface", "Mutants", "CShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "ProviderInterface", "ProviderProcess", "Mutants", "CShim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
@@ -96,6 +99,7 @@ let package = Package(
             name: "ProviderCatalogueTests", dependencies: ["Conformance", "Harness", "Mutants", "ProviderCatalogue", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(name: "ProviderPluginTests", dependencies: ["Conformance", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "ProviderProcessTests", dependencies: ["Conformance", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "ReportingTests", dependencies: ["Conformance", "PacketCapture", "Reporting", "TestSupport", "WireAnalysis"],
             swiftSettings: strictSettings

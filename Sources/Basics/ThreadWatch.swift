@@ -7,18 +7,35 @@ public struct ThreadState: CustomStringConvertible {
     var state: Character = "?"
     /// The system call it sleeps in, or nil when running.
     var systemCall: Int?
+    /// Where the state was seen, when not on the thread itself.
+    var place: String?
 
     static let futex = Int(td_futex_syscall())
 
+    /// Where the thread stands: a thread making a call into a provider process is seen through that call (the
+    /// provider's thread that makes it, when the provider names it).
     public static func read(_ tid: Int32) -> ThreadState {
+        switch ProviderProcesses.call(madeBy: tid) {
+        case nil, .entered:
+            var result = read(path: "/proc/self/task/\(tid)")
+            if ProviderProcesses.call(madeBy: tid) != nil { result.place = "waiting for the provider's process to answer" }
+            return result
+        case .sent:
+            return ThreadState(state: "R", systemCall: nil, place: "the call is on its way to the provider's process")
+        case .running(let process, let thread):
+            var result = read(path: "/proc/\(process)/task/\(thread)")
+            result.place = "the provider's thread \(thread) in process \(process)"
+            return result
+        }
+    }
+
+    private static func read(path: String) -> ThreadState {
         var result = ThreadState()
-        if let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        {
+        if let stat = try? String(contentsOfFile: "\(path)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") {
             let rest = stat[stat.index(after: close)...].drop { $0 == " " }
             result.state = rest.first ?? "?"
         }
-        if let syscall = try? String(contentsOfFile: "/proc/self/task/\(tid)/syscall", encoding: .utf8) {
+        if let syscall = try? String(contentsOfFile: "\(path)/syscall", encoding: .utf8) {
             result.systemCall = syscall.split(separator: " ").first.flatMap { Int($0) }
         }
         return result
@@ -32,8 +49,11 @@ public struct ThreadState: CustomStringConvertible {
     public var isWaitingOnFutex: Bool { (state == "S" || state == "D") && systemCall == Self.futex }
 
     public var description: String {
-        if isWaitingOnFutex { return "state \(state), waiting on a futex (a lock or a condition variable)" }
-        return "state \(state), " + (systemCall.map { "in system call \($0)" } ?? "running")
+        let seen =
+            isWaitingOnFutex
+            ? "state \(state), waiting on a futex (a lock or a condition variable)"
+            : "state \(state), " + (systemCall.map { "in system call \($0)" } ?? "running")
+        return place.map { "\(seen): \($0)" } ?? seen
     }
 }
 

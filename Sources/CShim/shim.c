@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 int td_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
@@ -144,4 +146,33 @@ int td_spawn(const char *path, char *const argv[], int in, int out, int err, pid
     }
     posix_spawn_file_actions_destroy(&actions);
     return status;
+}
+
+int td_spawn_tied(const char *path, char *const argv[], int in, int out, int err, pid_t *pid) {
+    pid_t parent = getpid();
+    pid_t child = fork();
+    if (child < 0) return errno;
+    if (child == 0) {
+        /* Only async-signal-safe calls from here to exec. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
+        if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
+        syscall(SYS_close_range, 3, ~0U, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(path, argv);
+        _exit(127);
+    }
+    *pid = child;
+    return 0;
+}
+
+int td_foreign_descriptor(pid_t pid, int fd) {
+    int process = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (process < 0) return -1;
+    int copy = (int)syscall(SYS_pidfd_getfd, process, fd, 0);
+    int saved = errno;
+    close(process);
+    errno = saved;
+    return copy;
 }

@@ -138,7 +138,7 @@ struct SceneStages: CaseStage {
         let leaked = SocketInventory.descriptors(holding: scene.ownedInodes)
         if !leaked.isEmpty {
             finding(
-                "audit: \(leaked.count) socket descriptor(s) of this case still open after cleanup (fd \(leaked.map(String.init).joined(separator: ", ")))",
+                "audit: \(leaked.count) socket descriptor(s) of this case still open after cleanup (\(leaked.joined(separator: ", ")))",
                 level: .must)
         }
     }

@@ -1,3 +1,5 @@
+import Basics
+import CShim
 import Foundation
 import SocketSystem
 
@@ -12,36 +14,53 @@ enum SocketInventory {
         var listening: Bool
     }
 
-    /// Every TCP or TCP-like socket the process holds a descriptor to.
+    /// Every TCP or TCP-like socket this process, or a provider's process, holds a descriptor to. A provider
+    /// process's descriptor is looked at through a copy (pidfd_getfd), closed at once.
     static func sockets() -> [Entry] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return names.compactMap { name -> Entry? in
-            guard let fd = Int32(name), let inode = socketInode(fd), let local = try? Syscall.localAddress(fd) else { return nil }
-            let remote = try? Syscall.remoteAddress(fd)
-            let listening = (try? Syscall.option(fd, SOL_SOCKET, SO_ACCEPTCONN)) == 1
-            // The descriptor may have been closed and its number reused meanwhile: only a socket seen the same
-            // before and after counts.
-            guard socketInode(fd) == inode else { return nil }
-            return Entry(inode: inode, localPort: local.port, remotePort: remote?.port ?? 0, listening: listening)
+        processes.flatMap { process in
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.name)/fd")) ?? []
+            return names.compactMap { name -> Entry? in
+                guard let fd = Int32(name), let inode = socketInode(fd, of: process.name) else { return nil }
+                var local = fd
+                if let pid = process.pid {
+                    local = td_foreign_descriptor(pid, fd)
+                    guard local >= 0 else { return nil }
+                }
+                defer { if process.pid != nil { Glibc.close(local) } }
+                guard let address = try? Syscall.localAddress(local) else { return nil }
+                let remote = try? Syscall.remoteAddress(local)
+                let listening = (try? Syscall.option(local, SOL_SOCKET, SO_ACCEPTCONN)) == 1
+                // The descriptor may have been closed and its number reused meanwhile: only a socket seen the same
+                // before and after counts.
+                guard socketInode(fd, of: process.name) == inode else { return nil }
+                return Entry(inode: inode, localPort: address.port, remotePort: remote?.port ?? 0, listening: listening)
+            }
         }
     }
 
-    /// The inode of the socket behind descriptor `fd`, or nil when it is not a socket.
-    static func socketInode(_ fd: Int32) -> String? {
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"), target.hasPrefix("socket:[")
+    /// This process (`self`), and the provider's processes.
+    private static var processes: [(name: String, pid: Int32?)] {
+        [("self", nil)] + ProviderProcesses.all.map { ("\($0)", $0) }
+    }
+
+    /// The inode of the socket behind descriptor `fd` of a process, or nil when it is not a socket.
+    static func socketInode(_ fd: Int32, of process: String = "self") -> String? {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/fd/\(fd)"),
+            target.hasPrefix("socket:[")
         else { return nil }
         return String(target.dropFirst(8).dropLast())
     }
 
-    /// The descriptors of this process that hold one of `inodes`.
-    static func descriptors(holding inodes: Set<String>) -> [Int32] {
+    /// The descriptors that hold one of `inodes`, in words: `fd 7` of this process, `fd 7 of the provider's process
+    /// 1234`.
+    static func descriptors(holding inodes: Set<String>) -> [String] {
         guard !inodes.isEmpty else { return [] }
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return entries.compactMap { entry -> Int32? in
-            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(entry)"),
-                target.hasPrefix("socket:["), inodes.contains(String(target.dropFirst(8).dropLast()))
-            else { return nil }
-            return Int32(entry)
-        }.sorted()
+        return processes.flatMap { process in
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.name)/fd")) ?? []
+            return entries.compactMap { Int32($0) }.sorted().compactMap { fd -> String? in
+                guard let inode = socketInode(fd, of: process.name), inodes.contains(inode) else { return nil }
+                return process.pid.map { "fd \(fd) of the provider's process \($0)" } ?? "fd \(fd)"
+            }
+        }
     }
 }

@@ -9,15 +9,30 @@ import ProviderInterface
 import ProviderPlugin
 
 /// The provider a command line names, and how its cases run: a built-in provider or a mutant in this
-/// process; a plugin (`plugin:PATH`) in a worker process per case, so that a provider that crashes or
-/// hangs costs one case an `error`, not the run.
+/// process; a plugin (`plugin:PATH`) or a provider's process (`exec:COMMAND`) in worker processes, so that a
+/// provider that crashes or hangs costs one case, not the run.
 struct ProviderChoice {
     let spec: String
     let factory: ProviderFactory
     /// For a plugin: the library's path; its cases run in worker processes.
     let pluginPath: String?
+    /// For a provider in a process of its own: the command that starts it; its cases run in worker processes.
+    var processCommand: String? = nil
+
+    /// Whether the provider is described by a worker and its cases run in workers.
+    var isExternal: Bool { pluginPath != nil || processCommand != nil }
 
     static func parse(_ text: String) throws -> ProviderChoice {
+        if text.hasPrefix("exec:") {
+            let command = String(text.dropFirst("exec:".count)).trimmingCharacters(in: .whitespaces)
+            guard !command.isEmpty else {
+                throw ValidationError(
+                    "exec: needs the command that starts the provider's process, as exec:'java -cp Examples/java-provider/build JavaProvider'"
+                )
+            }
+            return ProviderChoice(
+                spec: text, factory: ProviderFactory(name: text) { _ in UnstartedPlugin() }, pluginPath: nil, processCommand: command)
+        }
         guard text.hasPrefix("plugin:") else {
             do {
                 return ProviderChoice(spec: text, factory: try ProviderFactory.named(text), pluginPath: nil)
@@ -40,10 +55,10 @@ struct ProviderChoice {
     @discardableResult
     func prepare(_ options: inout RunOptions, isolate: Bool = false) throws -> String? {
         options.provider = factory
-        guard pluginPath != nil || isolate else { return nil }
+        guard isExternal || isolate else { return nil }
         var reportedName: String?
-        if let pluginPath {
-            let description = try WorkerProcess.describe(plugin: pluginPath)
+        if isExternal {
+            let description = try WorkerProcess.describe(provider: spec)
             reportedName = description.name
             options.provider = ProviderFactory(
                 name: spec, capabilities: ProviderCapabilities(rawValue: description.capabilities)
@@ -63,6 +78,7 @@ struct ProviderChoice {
     /// the name the provider reports for itself.
     func accepts(_ name: String, reportedName: String?) -> Bool {
         if name == spec { return true }
+        if processCommand != nil { return name == reportedName }
         guard let pluginPath else { return false }
         let named = name.hasPrefix("plugin:") ? String(name.dropFirst("plugin:".count)) : name
         if named == pluginPath || named == reportedName || named == URL(fileURLWithPath: pluginPath).lastPathComponent { return true }
@@ -74,6 +90,7 @@ struct ProviderChoice {
     func check(_ expectations: Expectations, from path: String, reportedName: String?) throws(CommandFailure) {
         guard !accepts(expectations.provider, reportedName: reportedName) else { return }
         var names = ["'\(spec)'"]
+        if processCommand != nil, let reportedName { names.append("'\(reportedName)' (the name it reports)") }
         if let pluginPath {
             names += ["'\(URL(fileURLWithPath: pluginPath).lastPathComponent)'"]
             if let reportedName { names.append("'\(reportedName)' (the name it reports)") }
@@ -119,8 +136,8 @@ struct PluginDescription: Codable {
 enum WorkerProcess {
     static var executable: String { CurrentProcess.executablePath() }
 
-    static func describe(plugin path: String) throws -> PluginDescription {
-        let outcome = launch(["worker", "--describe", "--provider", "plugin:\(path)"], limit: .seconds(30))
+    static func describe(provider spec: String) throws -> PluginDescription {
+        let outcome = launch(["worker", "--describe", "--provider", spec], limit: .seconds(90))
         guard outcome.signal == nil, outcome.status == 0,
             let description = try? JSONDecoder().decode(PluginDescription.self, from: outcome.output)
         else {
@@ -128,7 +145,9 @@ enum WorkerProcess {
             let why =
                 outcome.signal.map { "it crashed with \(signalName($0)) \(crashPlace(outcome.errors))" }
                 ?? (said.hasPrefix("teardown: ") ? String(said.dropFirst("teardown: ".count)) : said)
-            throw CommandFailure("cannot use the plugin \(path): \(why)", code: 2)
+            let what =
+                spec.hasPrefix("plugin:") ? "the plugin \(spec.dropFirst("plugin:".count))" : "the provider \(spec)"
+            throw CommandFailure("cannot use \(what): \(why)", code: 2)
         }
         return description
     }
@@ -141,6 +160,14 @@ enum WorkerProcess {
         guard signal != SIGKILL else { return Runner.failed(instance, crash, seconds: seconds) }
         let findings = WorkerFinding.all(in: errors).map { (level: $0.level, message: $0.message) }
         return Runner.crashed(instance, findings: findings, crash: crash, seconds: seconds)
+    }
+
+    /// A provider's process that ended while it served the case has failed it as a crashed plugin does, findings
+    /// kept; one killed with SIGKILL (from outside: the machine ran out of memory, someone killed it) is an error.
+    static func providerDied(_ instance: CaseInstance, _ death: ProviderDeath, errors: Data, seconds: Double) -> CaseResult {
+        guard death.signal != SIGKILL else { return Runner.failed(instance, death.description, seconds: seconds) }
+        let findings = WorkerFinding.all(in: errors).map { (level: $0.level, message: $0.message) }
+        return Runner.crashed(instance, findings: findings, crash: death.description, seconds: seconds)
     }
 
     static func signalName(_ signal: Int32) -> String {

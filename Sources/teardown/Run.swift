@@ -29,7 +29,7 @@ struct Run: ParsableCommand {
 
     @Option(
         help:
-            "The provider under test: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")); plugin:PATH (a shared library with the C interface of teardown_provider.h, each case in a worker process); or mutant:NAME (the reference with one mistake; teardown power lists them)."
+            "The provider under test: \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", ")); plugin:PATH (a shared library with the C interface of teardown_provider.h, each case in a worker process); exec:'COMMAND' (a provider in a process of its own speaking docs/provider-protocol.md on its standard input and output); or mutant:NAME (the reference with one mistake; teardown power lists them)."
     )
     var provider = "reference"
 
@@ -51,7 +51,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Run every case through the fault layer, even with no plan (it must then change nothing).")
     var throughFaultLayer = false
 
-    @Flag(help: "Run each case in a worker process of its own (always so for plugin:PATH).")
+    @Flag(help: "Run each case in a worker process of its own (always so for plugin:PATH and exec:COMMAND).")
     var isolate = false
 
     @Option(
@@ -115,8 +115,9 @@ struct Run: ParsableCommand {
             throw CommandFailure("no case matches --cases \(cases.joined(separator: " ")) --exclude \(exclude.joined(separator: " "))")
         }
         var options = try makeOptions(choice)
-        let directory = try makeReportDirectory()
         let reportedName = try choice.prepare(&options, isolate: isolate)
+        // A provider's process is named by the name it gives itself rather than by its command line.
+        let directory = try makeReportDirectory(named: choice.processCommand != nil ? reportedName ?? provider : provider)
         if let known, let expectations {
             try choice.check(known, from: expectations, reportedName: reportedName)
         }
@@ -173,8 +174,8 @@ struct Run: ParsableCommand {
     }
 
     /// --report-dir, or captures/runs/<time>-<provider>; created.
-    func makeReportDirectory() throws(CommandFailure) -> String {
-        let directory = reportDir ?? "captures/runs/\(Self.stamp(Date()))-\(Runner.fileName(provider))"
+    func makeReportDirectory(named name: String) throws(CommandFailure) -> String {
+        let directory = reportDir ?? "captures/runs/\(Self.stamp(Date()))-\(Runner.fileName(name))"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {

@@ -7,6 +7,7 @@ import Harness
 import ProviderCatalogue
 import ProviderInterface
 import ProviderPlugin
+import ProviderProcess
 
 /// `teardown worker`: runs one case instance (or describes a plugin) in a process of its own and prints the result
 /// as JSON. Used by `teardown run` for plugins; not meant to be called by hand.
@@ -61,8 +62,10 @@ struct Worker: ParsableCommand {
         return Runner.run([job.instance], options: options)[0]
     }
 
-    /// The provider, loaded in this process: a plugin through its C interface, or a built-in one.
+    /// The provider, loaded in this process: a plugin through its C interface, a provider's process started here
+    /// (on the main thread, which it is tied to: it dies with this worker), or a built-in one.
     static func factory(_ spec: String) throws -> ProviderFactory {
+        if spec.hasPrefix("exec:") { return try processFactory(spec) }
         guard spec.hasPrefix("plugin:") else { return try ProviderChoice.parse(spec).factory }
         let path = String(spec.dropFirst("plugin:".count))
         let library: PluginLibrary
@@ -80,6 +83,47 @@ struct Worker: ParsableCommand {
                 return UnstartedPlugin()
             }
         }
+    }
+}
+
+extension Worker {
+    /// The process serves one case after another while they pass. If it ends while it serves a case, this worker
+    /// says how on standard error (`ProviderDeath.prefix`) and exits: the case is the provider's, as with a crash of
+    /// a plugin.
+    static func processFactory(_ spec: String) throws -> ProviderFactory {
+        guard let command = try ProviderChoice.parse(spec).processCommand else {
+            throw CommandFailure("not a provider's process: \(spec)", code: 2)
+        }
+        let host: ProviderProcessHost
+        do {
+            host = try ProviderProcessHost(command: command) { death in
+                let said = ProviderDeath(signal: death.signal, description: death.description)
+                if let line = try? JSONEncoder().encode(said) {
+                    FileHandle.standardError.write(Data(ProviderDeath.prefix.utf8) + line + Data("\n".utf8))
+                }
+                // From the thread that saw it: the case cannot go on, and its findings are already out.
+                Glibc._exit(ProviderDeath.exitStatus)
+            }
+        } catch {
+            throw CommandFailure("\(error)", code: 2)
+        }
+        return ProviderFactory(name: spec) { registry in ProcessProvider(host: host, upcalls: registry) }
+    }
+}
+
+/// How a provider's process ended while it served a case, as a worker tells it before it exits.
+struct ProviderDeath: Codable {
+    static let prefix = "teardown-worker: provider process ended "
+    static let exitStatus: Int32 = 3
+    /// The signal that killed the process, if one did.
+    var signal: Int32?
+    var description: String
+
+    static func find(in errors: Data) -> ProviderDeath? {
+        String(decoding: errors, as: UTF8.self).split(separator: "\n").reversed().lazy.compactMap { line -> ProviderDeath? in
+            guard line.hasPrefix(prefix) else { return nil }
+            return try? JSONDecoder().decode(ProviderDeath.self, from: Data(line.dropFirst(prefix.count).utf8))
+        }.first
     }
 }
 

@@ -60,6 +60,9 @@ final class WorkerPool: @unchecked Sendable {
                 instance, "the worker running the provider did not finish within \(limit); it was killed", seconds: seconds)
         case .ended(let signal, let status, let errors):
             if let signal { return WorkerProcess.crashed(instance, signal: signal, errors: errors, seconds: seconds) }
+            if status == ProviderDeath.exitStatus, let death = ProviderDeath.find(in: errors) {
+                return WorkerProcess.providerDied(instance, death, errors: errors, seconds: seconds)
+            }
             let text = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             return Runner.failed(
                 instance, "the worker failed (exit \(status)): \(text.isEmpty ? "no message" : String(text.suffix(600)))", seconds: seconds)

@@ -46,6 +46,13 @@ int td_pipe_cloexec(int ends[2]);
    and the child's pid, or an errno value. */
 int td_spawn(const char *path, char *const argv[], int in, int out, int err, pid_t *pid);
 
+/* As td_spawn, and tied to the calling thread: the child is killed (SIGKILL) when that thread ends, however this
+   process ends. fork + exec, as posix_spawn cannot ask for PR_SET_PDEATHSIG. Returns 0 or an errno value. */
+int td_spawn_tied(const char *path, char *const argv[], int in, int out, int err, pid_t *pid);
+
+/* A copy, in this process, of descriptor `fd` of process `pid` (pidfd_getfd(2)); -1 with errno when it cannot be had. */
+int td_foreign_descriptor(pid_t pid, int fd);
+
 /* The harness's payload pattern (see Payload in the Harness module): writes `count` bytes of it, from position
    `offset`, into `out`; td_payload_matches says whether `bytes` are that stretch of it. In C because the harness
    makes and checks megabytes of it per case, in debug builds too. */
