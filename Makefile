@@ -1,6 +1,6 @@
 # Teardown: conformance suite and fault-injection harness for socket providers.
 #   make conformance [PROVIDER=reference|posix]   build, then run the suite against a provider (ARGS=... passes options)
-#   make test                                     every test
+#   make test                                     every test (installs a JDK, Wine and mingw-w64 first when missing, as root)
 #   make repeat [N=20]                            the whole test suite N times in a row
 #   make bench                                    benchmarks, printing their figures and ratios
 #   make fixtures                                 record the capture fixtures in captures/ again (needs capture rights)
@@ -9,6 +9,8 @@
 #   make validate PROVIDER=exec:'COMMAND'         the same for a provider in a process of its own (docs/provider-protocol.md)
 #   make validate-java                            the suite against Java's NIO (Examples/java-provider), with its expectations
 #   make deps-java                                install a JDK if javac is missing (apt-get, as root)
+#   make validate-wine                            the suite against Wine's Winsock (Examples/winsock-provider), with its expectations
+#   make deps-wine                                install Wine and mingw-w64 if missing (apt-get, as root)
 #   make power                                    the suite against every mutant (Swift and C): which cases catch which mistake
 #   make c-mutants                                the mutants of the example provider in C (.build/c-mutants)
 #   make screenshot                               a posix run's HTML report, rendered by headless Chromium (.build/screenshot/)
@@ -22,7 +24,7 @@ PROVIDER ?= reference
 N ?= 20
 PROVIDERS := reference posix
 
-.PHONY: all deps deps-java java-provider validate-java build test conformance examples c-mutants validate power repeat bench fixtures screenshot fuzz format lint clean
+.PHONY: all deps deps-java java-provider validate-java deps-wine winsock-provider validate-wine build test conformance examples c-mutants validate power repeat bench fixtures screenshot fuzz format lint clean
 
 all: build
 
@@ -62,7 +64,8 @@ deps:
 build: deps
 	$(SWIFT) build --build-tests
 
-test: build
+# The tests run Java's NIO and Wine's Winsock through the whole suite: a JDK, Wine and mingw-w64 are set up first.
+test: build deps-java deps-wine
 	$(SWIFT) test --skip-build
 
 # The suite against a built-in provider; a provider's expectations file, when there is one, lists its known deviations.
@@ -107,6 +110,30 @@ validate-java: build java-provider
 	.build/debug/teardown run --provider '$(JAVA_PROVIDER)' --expectations conformance/expectations/java-nio.yaml \
 	  --junit .build/validate-java.xml --json .build/validate-java.json $(ARGS)
 
+# Wine's Winsock as a provider: Examples/winsock-provider, a Windows program built with mingw-w64, run under Wine
+# with a prefix of its own (~/.cache/teardown/wine, made on first use); its wineserver is stopped after the run.
+deps-wine:
+	@missing=""; \
+	command -v x86_64-w64-mingw32-gcc >/dev/null || missing="$$missing gcc-mingw-w64-x86-64"; \
+	command -v wine64 >/dev/null || command -v wine >/dev/null || [ -x /usr/lib/wine/wine64 ] || missing="$$missing wine64"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "teardown: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "teardown: Wine or mingw-w64 is missing; install them with: sudo apt-get install -y$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+WINSOCK_PROVIDER := exec:$(CURDIR)/Examples/winsock-provider/winsock-provider.sh
+winsock-provider: deps-wine .build/winsock-provider/winsock_provider.exe
+.build/winsock-provider/winsock_provider.exe: Examples/winsock-provider/winsock_provider.c
+	@mkdir -p .build/winsock-provider
+	x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -O2 -o $@ $< -lws2_32 -lmswsock
+validate-wine: build winsock-provider
+	.build/debug/teardown run --provider '$(WINSOCK_PROVIDER)' --expectations conformance/expectations/winsock.yaml \
+	  --junit .build/validate-wine.xml --json .build/validate-wine.json $(ARGS); status=$$?; \
+	  Examples/winsock-provider/winsock-provider.sh --stop; exit $$status
+
 # The mutants of the example provider in C: each patch in Examples/c-provider/mistakes makes one mistake; a patch
 # that no longer applies to example_provider.c stops the build.
 C_MUTANT_PATCHES := $(wildcard Examples/c-provider/mistakes/*.patch)
@@ -132,12 +159,14 @@ repeat: build
 	  tail -1 .build/repeat.log; \
 	done
 
-bench: deps
+bench: deps java-provider winsock-provider
 	$(SWIFT) build -c release
 	.build/release/teardown-bench suite --teardown .build/release/teardown
 	.build/release/teardown-bench wire --teardown .build/release/teardown
 	.build/release/teardown-bench gaps --teardown .build/release/teardown
 	.build/release/teardown-bench faults
+	.build/release/teardown-bench providers --teardown .build/release/teardown --java '$(JAVA_PROVIDER:exec:%=%)' \
+	  --wine $(WINSOCK_PROVIDER:exec:%=%); status=$$?; Examples/winsock-provider/winsock-provider.sh --stop; exit $$status
 
 fixtures: build
 	TEARDOWN_RECORD_FIXTURES=$(CURDIR)/captures $(SWIFT) test --skip-build --filter 'Fixtures.live|Tcpdump.live'

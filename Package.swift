@@ -81,7 +81,7 @@ let package = Package(
             name: "teardown-bench",
             dependencies: [
                 "Basics", "Conformance", "FaultInjection", "Harness", "PacketCapture", "ProviderCatalogue", "ProviderInterface",
-                "WireAnalysis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "ProviderProcess", "WireAnalysis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),

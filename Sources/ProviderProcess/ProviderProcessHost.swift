@@ -31,6 +31,8 @@ public final class ProviderProcessHost: @unchecked Sendable {
     private var lastWords: [String] = []
     private var outputClosed = false
     private var deathReported = false
+    /// Other processes that hold the provider's sockets (Wine's wineserver), as the provider named them.
+    private var holders: Set<Int32> = []
     private var deathTold = false
     /// Where the provider's upcalls and completions go: the instance being served.
     private weak var session: ProcessProvider?
@@ -80,7 +82,10 @@ public final class ProviderProcessHost: @unchecked Sendable {
             var status: Int32 = 0
             while waitpid(child, &status, 0) < 0 && errno == EINTR {}
             ProviderProcesses.remove(child)
-            update { $0.ending = status }
+            update { host in
+                host.ending = status
+                for holder in host.holders { ProviderProcesses.remove(holder) }
+            }
         }
         try greet(within: limit)
     }
@@ -307,6 +312,10 @@ public final class ProviderProcessHost: @unchecked Sendable {
             if let caller {
                 ProviderProcesses.note(thread > 0 ? .running(process: pid, thread: thread) : .entered, madeBy: caller)
             }
+        case "holder":
+            guard words.count == 2, let holder = Int32(words[1]), holder > 0 else { return protocolError(line) }
+            update { $0.holders.insert(holder) }
+            ProviderProcesses.add(holder)
         case "complete", "upcall":
             condition.lock()
             let provider = session

@@ -151,4 +151,34 @@ func processesHolding(_ marker: String) throws -> [String] {
             #expect(try #require(report).unstable.isEmpty)
         }
     }
+
+    @Test(
+        "Wine's Winsock runs the whole suite: every instance judged, its deviations exactly those its expectations file lists, the same over three rounds",
+        .enabled(if: tool("x86_64-w64-mingw32-gcc") != nil && wine != nil, "needs Wine and mingw-w64 (make deps-wine installs them)"))
+    func wineWinsock() throws {
+        try withTemporaryDirectory { directory in
+            let program = directory.appendingPathComponent("winsock_provider.exe").path
+            let source = repositoryRoot.appendingPathComponent("Examples/winsock-provider/winsock_provider.c").path
+            let build = try runProgram(
+                try #require(tool("x86_64-w64-mingw32-gcc")),
+                ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-o", program, source, "-lws2_32", "-lmswsock"], within: 120)
+            #expect(build.status == 0, "\(build.errors)")
+            let script = repositoryRoot.appendingPathComponent("Examples/winsock-provider/winsock-provider.sh").path
+            let (run, report) = try runSuite(
+                [
+                    "--provider", "exec:env WINSOCK_PROVIDER=\(program) \(script)", "--expectations",
+                    repositoryRoot.appendingPathComponent("conformance/expectations/winsock.yaml").path, "--repeat", "3",
+                ], in: directory, within: 900)
+            _ = try? runProgram(script, ["--stop"], within: 30)
+            #expect(run.status == 0, "\(run.output.suffix(3000)) \(run.errors.suffix(2000))")
+            let results = try #require(report).results
+            #expect(results.allSatisfy { $0.verdict != .error }, "\(results.filter { $0.verdict == .error }.map(\.id))")
+            #expect(results.filter { $0.verdict == .pass }.count > 100)
+            #expect(try #require(report).unstable.isEmpty)
+        }
+    }
 }
+
+/// Wine's loader, where Debian puts it.
+let wine: String? =
+    tool("wine64") ?? tool("wine") ?? (FileManager.default.isExecutableFile(atPath: "/usr/lib/wine/wine64") ? "/usr/lib/wine/wine64" : nil)
