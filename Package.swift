@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "PacketCapture", targets: ["PacketCapture"]),
         .library(name: "ProviderPlugin", targets: ["ProviderPlugin"]),
         .library(name: "ProviderProcess", targets: ["ProviderProcess"]),
+        // The suite for a Swift provider of another package, from that package's `swift test`.
+        .library(name: "TeardownTestKit", targets: ["TeardownTestKit"]),
         .executable(name: "teardown", targets: ["teardown"]),
     ],
     dependencies: [
@@ -68,6 +70,9 @@ let package = Package(
         // How a run is shown: console, JSON, JUnit and HTML reports, the text and SVG ladders, the facts of a capture
         // in words, `explain`'s words, the power matrix.
         .target(name: "Reporting", dependencies: ["Conformance", "WireAnalysis"], swiftSettings: strictSettings),
+        .target(
+            name: "TeardownTestKit", dependencies: ["Conformance", "Harness", "PacketCapture", "ProviderInterface"],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "teardown",
             dependencies: [
@@ -100,6 +105,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "ProviderPluginTests", dependencies: ["Conformance", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "ProviderProcessTests", dependencies: ["Conformance", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "TestKitTests", dependencies: ["Conformance", "Mutants", "ReferenceProvider", "TeardownTestKit", "TestSupport"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "ReportingTests", dependencies: ["Conformance", "PacketCapture", "Reporting", "TestSupport", "WireAnalysis"],
             swiftSettings: strictSettings

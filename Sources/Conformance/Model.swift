@@ -35,6 +35,11 @@ public struct SourceLocation: Sendable, Codable, Equatable, CustomStringConverti
     public var file: String
     public var line: Int
 
+    public init(file: String, line: Int) {
+        self.file = file
+        self.line = line
+    }
+
     public var description: String { "\(file):\(line)" }
 }
 
