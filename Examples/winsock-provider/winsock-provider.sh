@@ -4,7 +4,7 @@
 # every socket the provider has open, and the harness's descriptor audit looks at it too.
 #   teardown run --provider exec:'Examples/winsock-provider/winsock-provider.sh'
 # The program itself: .build/winsock-provider/winsock_provider.exe (make winsock-provider), or WINSOCK_PROVIDER.
-# With --stop: stops the prefix's wineserver (it would otherwise end 3 s after its last client).
+# With --stop: stops the prefix's wineserver now.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 wineserver=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
@@ -19,8 +19,9 @@ program=${WINSOCK_PROVIDER:-$here/../../.build/winsock-provider/winsock_provider
 wine=$(command -v wine64 || command -v wine || echo /usr/lib/wine/wine64)
 [ -x "$wine" ] || { echo "winsock-provider: Wine is missing; install it with: sudo apt-get install -y wine64" >&2; exit 1; }
 mkdir -p "$WINEPREFIX"
-# The prefix's server, started if it is not running (it ends 3 s after its last client).
-"$wineserver" >/dev/null 2>&1 || true
+# The prefix's server, started if it is not running, to end as soon as its last client does (-p0): no wineserver
+# outlives the run. (One that a Wine program starts by itself would stay 3 s more.)
+"$wineserver" -p0 >/dev/null 2>&1 || true
 server=0
 for pid in $(pgrep -x wineserver64 || true) $(pgrep -x wineserver || true); do
   if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "WINEPREFIX=$WINEPREFIX"; then server=$pid; fi

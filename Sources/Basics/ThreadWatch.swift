@@ -107,6 +107,13 @@ public enum CurrentProcess {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
     }
 
+    /// A pipe whose two ends are closed on exec: no child started meanwhile inherits it.
+    public static func pipe() -> (read: Int32, write: Int32)? {
+        var ends: [Int32] = [-1, -1]
+        guard td_pipe_cloexec(&ends) == 0 else { return nil }
+        return (ends[0], ends[1])
+    }
+
     /// The path of the running executable (/proc/self/exe), or `fallback` (the program's first argument) where
     /// /proc cannot say.
     public static func executablePath(fallback: String = CommandLine.arguments[0]) -> String {

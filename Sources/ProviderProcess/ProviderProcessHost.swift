@@ -12,6 +12,8 @@ public import ProviderInterface
 public final class ProviderProcessHost: @unchecked Sendable {
     /// The protocol versions this harness speaks.
     public static let protocolVersion = 1
+    /// The longest line read from a provider: far beyond the base64 of the largest receive a case asks for.
+    static let longestLine = 64 << 20
 
     public let command: String
     public let pid: Int32
@@ -60,7 +62,7 @@ public final class ProviderProcessHost: @unchecked Sendable {
     {
         self.command = command
         self.onDeath = onDeath
-        guard let toChild = Self.pipe(), let fromChild = Self.pipe(), let errors = Self.pipe() else {
+        guard let toChild = CurrentProcess.pipe(), let fromChild = CurrentProcess.pipe(), let errors = CurrentProcess.pipe() else {
             throw ProviderProcessError("cannot make pipes for the provider's process: \(String(cString: strerror(errno)))")
         }
         let arguments = ["/bin/sh", "-c", "exec \(command)"]
@@ -106,12 +108,6 @@ public final class ProviderProcessHost: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return ending == nil && !outputClosed
-    }
-
-    private static func pipe() -> (read: Int32, write: Int32)? {
-        var ends: [Int32] = [-1, -1]
-        guard td_pipe_cloexec(&ends) == 0 else { return nil }
-        return (ends[0], ends[1])
     }
 
     private func update(_ body: (ProviderProcessHost) -> Void) {
@@ -236,6 +232,13 @@ public final class ProviderProcessHost: @unchecked Sendable {
                     let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
                     pending.removeSubrange(pending.startIndex...newline)
                     receive(line: line)
+                }
+                // The longest line the protocol needs carries a receive's bytes in base64; one far longer is not a
+                // line of the protocol, and is not kept growing.
+                if pending.count > Self.longestLine {
+                    protocolError("a line longer than \(Self.longestLine) bytes; the process is stopped")
+                    kill(pid, SIGKILL)
+                    break
                 }
             }
             update { $0.outputClosed = true }

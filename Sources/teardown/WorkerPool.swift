@@ -105,7 +105,7 @@ final class ServingWorker: @unchecked Sendable {
     /// run here (the connection would outlive the case). Spawned with posix_spawn, not Foundation's Process, which
     /// is not safe to start from many threads at once.
     static func start(provider: String) -> ServingWorker? {
-        guard let input = pipe(), let output = pipe(), let errors = pipe() else { return nil }
+        guard let input = CurrentProcess.pipe(), let output = CurrentProcess.pipe(), let errors = CurrentProcess.pipe() else { return nil }
         let arguments = [WorkerProcess.executable, "worker", "--serve", "--provider", provider]
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
@@ -129,13 +129,6 @@ final class ServingWorker: @unchecked Sendable {
             worker?.update { $0.ending = ending }
         }
         return worker
-    }
-
-    /// A pipe whose two ends are closed on exec.
-    private static func pipe() -> (read: Int32, write: Int32)? {
-        var ends: [Int32] = [-1, -1]
-        guard td_pipe_cloexec(&ends) == 0 else { return nil }
-        return (ends[0], ends[1])
     }
 
     private func update(_ body: (ServingWorker) -> Void) {
