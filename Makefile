@@ -9,6 +9,7 @@
 #   make validate PROVIDER=exec:'COMMAND'         the same for a provider in a process of its own (docs/provider-protocol.md)
 #   make validate-java                            the suite against Java's NIO (Examples/java-provider), with its expectations
 #   make deps-java                                install a JDK if javac is missing (apt-get, as root)
+#   make explore [EXPLORE_COUNT=10000]            generated scenarios against the reference provider, judged by the model of SPEC.md
 #   make test-kit                                 the example Swift package (Examples/swift-provider), copied outside the checkout, runs the suite with swift test
 #   make validate-wine                            the suite against Wine's Winsock (Examples/winsock-provider), with its expectations
 #   make deps-wine                                install Wine and mingw-w64 if missing (apt-get, as root)
@@ -26,7 +27,7 @@ PROVIDER ?= reference
 N ?= 20
 PROVIDERS := reference posix
 
-.PHONY: test-kit all deps deps-java java-provider validate-java deps-wine winsock-provider validate-wine build test conformance examples c-mutants validate power repeat bench fixtures screenshot fuzz format lint clean
+.PHONY: explore test-kit all deps deps-java java-provider validate-java deps-wine winsock-provider validate-wine build test conformance examples c-mutants validate power repeat bench fixtures screenshot fuzz format lint clean
 
 all: build
 
@@ -93,6 +94,12 @@ validate: build examples
 	  *) echo "teardown: make validate PROVIDER=path/to/libprovider.so (e.g. Examples/c-provider/libexample.so), or PROVIDER=exec:'COMMAND'" >&2; exit 64;; esac
 	.build/debug/teardown run --provider $(if $(filter exec:%,$(PROVIDER)),'$(PROVIDER)',plugin:$(PROVIDER)) \
 	  $(if $(EXPECTATIONS),--expectations $(EXPECTATIONS)) --junit .build/validate.xml --json .build/validate.json $(ARGS)
+
+# Scenarios generated where statements meet, judged by the model of SPEC.md: on the reference, any disagreement is a
+# bug in the model, the provider or SPEC.md (written to .build/explore as a case).
+EXPLORE_COUNT ?= 10000
+explore: build
+	.build/debug/teardown explore --provider $(PROVIDER) --count $(EXPLORE_COUNT) --keep-going --out .build/explore $(ARGS)
 
 # A Swift provider in a package of its own (Examples/swift-provider) runs the suite from its own swift test, through
 # the TeardownTestKit library, copied outside this checkout so that nothing but the dependency links the two.

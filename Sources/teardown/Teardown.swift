@@ -9,7 +9,7 @@ struct Teardown: ParsableCommand {
         discussion: """
             Exit codes: 0 success, 1 a check failed, 2 harness or environment error, 64 usage error.
             """,
-        subcommands: [Run.self, Merge.self, List.self, Explain.self, Inspect.self, Doctor.self, Power.self, Worker.self]
+        subcommands: [Run.self, Merge.self, List.self, Explain.self, Inspect.self, Doctor.self, Power.self, Explore.self, Worker.self]
     )
 }
 
