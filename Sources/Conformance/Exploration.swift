@@ -9,6 +9,8 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
     public enum LingerChoice: String, Sendable, CaseIterable { case off, abortive = "0", timeout = "1s", dontLinger = "dont-linger" }
     public enum Data: String, Sendable, CaseIterable { case none, sent, filled }
     public enum Change: String, Sendable, CaseIterable { case none, off, abortive = "0" }
+    /// What follows a close that failed with wouldBlock: linger 0, linger off, or the peer draining the data.
+    public enum Retry: String, Sendable, CaseIterable { case abortive = "0", off, drained }
 
     public var role: Role = .client
     /// Handles on the socket: 1 to 3 (the others are duplicates).
@@ -25,6 +27,7 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
     public var peerFinished = false
     /// Which order the handles are closed in: an index into their permutations.
     public var order = 0
+    public var retry: Retry = .abortive
 
     public init() {}
 
@@ -33,7 +36,7 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
         [
             "role=\(role.rawValue)", "handles=\(handles)", "linger=\(linger.rawValue)", "before=\(lingerBeforeDuplicating)",
             "change=\(change.rawValue)", "blocking=\(blocking)", "data=\(data.rawValue)", "unread=\(unread > 0)",
-            "finished=\(peerFinished)", "order=\(order)",
+            "finished=\(peerFinished)", "order=\(order)", "retry=\(retry.rawValue)",
         ]
     }
 
@@ -51,7 +54,12 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
         while prediction == nil && steps.count < 40 {
             let last = steps.last { $0.hasPrefix("close: ") } ?? "close: s"
             let handle = last.dropFirst("close: ".count)
-            steps += ["wire-quiet: true", handle == "s" ? "linger: 0" : "linger: 0\n    handle: \(handle)", last]
+            let through = handle == "s" ? "" : "\n    handle: \(handle)"
+            switch retry {
+            case .abortive: steps += ["wire-quiet: true", "linger: 0" + through, last]
+            case .off: steps += ["wire-quiet: true", "linger: off" + through, last]
+            case .drained: steps += ["wire-quiet: true", "peer-read: accepted", "wait: acknowledged", last]
+            }
             text = render(id: id, steps: steps + drain, prediction: nil, statements: [])
             prediction = try predicted(text, id: id, statements: statements)
         }
@@ -195,7 +203,7 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
             options.append(simpler)
         }
         let changes: [(inout Scenario) -> Void] = [
-            { $0.order = 0 }, { $0.change = .none }, { $0.lingerBeforeDuplicating = true },
+            { $0.order = 0 }, { $0.change = .none }, { $0.retry = .abortive }, { $0.lingerBeforeDuplicating = true },
             {
                 $0.unread = 0; $0.peerFinished = false
             },
@@ -210,10 +218,9 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
         return options.filter { $0 != self && $0.isValid }
     }
 
-    /// The combinations the model and the harness can run: data stuck in a buffer needs a peer that never reads, so
-    /// no unread data can be waited for then; a blocking close with a linger timeout and stuck data waits it out.
+    /// The combinations that mean something: a peer finishes after sending what is left unread, and a single handle
+    /// has no order of closes and no change between them.
     public var isValid: Bool {
-        if data == .filled && unread > 0 { return false }
         if peerFinished && unread == 0 { return false }
         if handles == 1 && (change != .none || !lingerBeforeDuplicating || order != 0) { return false }
         return true
@@ -278,9 +285,10 @@ public struct ScenarioGenerator: Sendable {
             scenario.change = scenario.handles > 1 ? pick(Scenario.Change.allCases) : .none
             scenario.blocking = pick([true, false])
             scenario.data = pick(Scenario.Data.allCases)
-            scenario.unread = scenario.data == .filled ? 0 : pick([0, 1000])
+            scenario.unread = pick([0, 1000])
             scenario.peerFinished = scenario.unread > 0 && pick([true, false])
             scenario.order = scenario.handles > 1 ? Int(random.next() % 6) : 0
+            scenario.retry = pick(Scenario.Retry.allCases)
             if scenario.isValid { return scenario }
         }
     }

@@ -128,7 +128,10 @@ public enum SpecModel {
             state.finWaiting = false
         case let wait as WaitStep:
             switch wait.event {
-            case .delivered, .acknowledged:
+            case .delivered:
+                // The peer's bytes (and FIN) have reached the subject: nothing changes on the subject's side.
+                break
+            case .acknowledged:
                 guard !state.stuck else { throw Outside("line \(step.line): a wait for data the peer never reads") }
                 state.inFlight = false
             default: throw Outside("line \(step.line): wait \(wait.event)")
