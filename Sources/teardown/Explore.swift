@@ -1,7 +1,6 @@
 import ArgumentParser
 import Conformance
 import Foundation
-import PacketCapture
 
 /// `teardown explore`: scenarios generated from a seed where close statements meet, each run as a case whose
 /// expectations the model of SPEC.md writes; a disagreement is shrunk to a smallest scenario that still disagrees
@@ -63,11 +62,7 @@ struct Explore: ParsableCommand {
         let statements = try suite.load().statements
         let choice = try ProviderChoice.parse(provider)
         var options = RunOptions(provider: choice.factory)
-        do {
-            _ = try CaptureAccess.ensure()
-        } catch {
-            throw CommandFailure("cannot capture: \(error.message)", code: 2)
-        }
+        try Run.ensureCapture()
         options.jobs = jobs
         options.seed = seed
         try choice.prepare(&options)

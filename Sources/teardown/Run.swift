@@ -161,16 +161,22 @@ struct Run: ParsableCommand {
                 throw CommandFailure("\(error)", code: 2)
             }
         }
-        do {
-            _ = try CaptureAccess.ensure()
-        } catch {
-            throw CommandFailure("cannot capture: \(error.message)", code: 2)
-        }
+        try Self.ensureCapture()
         options.throughFaultLayer = throughFaultLayer
         options.jobs = jobs
         options.seed = seed
         options.watchdog = .seconds(watchdog)
         return options
+    }
+
+    /// Makes sure this process can capture on `lo` (re-executing in a namespace of its own when it may).
+    /// - Throws: `CommandFailure` (exit 2) saying what to do when it cannot.
+    static func ensureCapture() throws(CommandFailure) {
+        do {
+            _ = try CaptureAccess.ensure()
+        } catch {
+            throw CommandFailure("cannot capture: \(error.message)", code: 2)
+        }
     }
 
     /// --report-dir, or captures/runs/<time>-<provider>; created.
