@@ -16,9 +16,11 @@ public struct ThreadState: CustomStringConvertible {
     /// provider's thread that makes it, when the provider names it).
     public static func read(_ tid: Int32) -> ThreadState {
         switch ProviderProcesses.call(madeBy: tid) {
-        case nil, .entered:
+        case nil:
+            return read(path: "/proc/self/task/\(tid)")
+        case .entered:
             var result = read(path: "/proc/self/task/\(tid)")
-            if ProviderProcesses.call(madeBy: tid) != nil { result.place = "waiting for the provider's process to answer" }
+            result.place = "waiting for the provider's process to answer"
             return result
         case .sent:
             return ThreadState(state: "R", systemCall: nil, place: "the call is on its way to the provider's process")

@@ -189,31 +189,29 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
 
     /// Smaller scenarios that keep some of this one: what shrinking tries, simplest first.
     public var simplifications: [Scenario] {
-        var options: [Scenario] = []
-        var simpler = self
-        simpler.handles = 1
-        simpler.change = .none
-        simpler.order = 0
-        simpler.lingerBeforeDuplicating = true
-        options.append(simpler)
-        if handles == 3 {
-            simpler = self
-            simpler.handles = 2
-            simpler.order = 0
-            options.append(simpler)
-        }
         let changes: [(inout Scenario) -> Void] = [
+            {
+                $0.handles = 1
+                $0.change = .none
+                $0.order = 0
+                $0.lingerBeforeDuplicating = true
+            },
+            {
+                guard $0.handles == 3 else { return }
+                $0.handles = 2
+                $0.order = 0
+            },
             { $0.order = 0 }, { $0.change = .none }, { $0.retry = .abortive }, { $0.lingerBeforeDuplicating = true },
             {
                 $0.unread = 0; $0.peerFinished = false
-            },
-            { $0.peerFinished = false }, { $0.data = .none }, { $0.data = $0.data == .filled ? .sent : $0.data }, { $0.blocking = true },
-            { $0.linger = .off }, { $0.linger = $0.linger == .dontLinger ? .timeout : $0.linger }, { $0.role = .client },
+            }, { $0.peerFinished = false }, { $0.data = .none },
+            { $0.data = $0.data == .filled ? .sent : $0.data }, { $0.blocking = true }, { $0.linger = .off },
+            { $0.linger = $0.linger == .dontLinger ? .timeout : $0.linger }, { $0.role = .client },
         ]
-        for change in changes {
-            simpler = self
+        let options = changes.map { change in
+            var simpler = self
             change(&simpler)
-            options.append(simpler)
+            return simpler
         }
         return options.filter { $0 != self && $0.isValid }
     }

@@ -18,9 +18,8 @@ enum SocketInventory {
     /// process's descriptor is looked at through a copy (pidfd_getfd), closed at once.
     static func sockets() -> [Entry] {
         processes.flatMap { process in
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.name)/fd")) ?? []
-            return names.compactMap { name -> Entry? in
-                guard let fd = Int32(name), let inode = socketInode(fd, of: process.name) else { return nil }
+            descriptors(of: process.name).compactMap { fd -> Entry? in
+                guard let inode = socketInode(fd, of: process.name) else { return nil }
                 var local = fd
                 if let pid = process.pid {
                     local = td_foreign_descriptor(pid, fd)
@@ -43,6 +42,11 @@ enum SocketInventory {
         [("self", nil)] + ProviderProcesses.all.map { ("\($0)", $0) }
     }
 
+    /// The descriptor numbers a process (`self`, or a pid) has open.
+    private static func descriptors(of process: String) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process)/fd")) ?? []).compactMap { Int32($0) }
+    }
+
     /// The inode of the socket behind descriptor `fd` of a process, or nil when it is not a socket.
     static func socketInode(_ fd: Int32, of process: String = "self") -> String? {
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/fd/\(fd)"),
@@ -56,8 +60,7 @@ enum SocketInventory {
     static func descriptors(holding inodes: Set<String>) -> [String] {
         guard !inodes.isEmpty else { return [] }
         return processes.flatMap { process in
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.name)/fd")) ?? []
-            return entries.compactMap { Int32($0) }.sorted().compactMap { fd -> String? in
+            descriptors(of: process.name).sorted().compactMap { fd -> String? in
                 guard let inode = socketInode(fd, of: process.name), inodes.contains(inode) else { return nil }
                 return process.pid.map { "fd \(fd) of the provider's process \($0)" } ?? "fd \(fd)"
             }

@@ -38,7 +38,8 @@ public final class ProviderProcessHost: @unchecked Sendable {
     private var deathTold = false
     /// Where the provider's upcalls and completions go: the instance being served.
     private weak var session: ProcessProvider?
-    /// Called once, from the thread that reads the provider, if the process ends while an instance is served.
+    /// Called once if the process ends while an instance is served or a call is in progress: from the thread that
+    /// reads the provider, or from a call that finds the process gone, whichever comes first.
     private let onDeath: @Sendable (ProviderProcessDeath) -> Void
 
     final class Waiter {
@@ -125,8 +126,8 @@ public final class ProviderProcessHost: @unchecked Sendable {
         let said = greeting
         condition.unlock()
         guard let said else {
-            end()
             let why = isRunning ? "did not answer within \(limit)" : "ended before answering\(lastWordsText)"
+            end()
             throw ProviderProcessError("the provider's process (\(command)) \(why)")
         }
         guard said.count >= 3, said[0] == "provider", let version = Int(said[1]) else {
@@ -188,27 +189,24 @@ public final class ProviderProcessHost: @unchecked Sendable {
         waiting[id] = waiter
         let gone = ending != nil || outputClosed
         condition.unlock()
-        if gone {
-            reportDeath()
-            update { $0.waiting[id] = nil }
-            throw .systemCallFailure
+        defer { update { $0.waiting[id] = nil } }
+        if !gone {
+            ProviderProcesses.note(.sent, madeBy: thread)
+            var line = "call \(id) \(thread) \(operation)"
+            for argument in arguments { line += " " + argument }
+            if let payload { line += " " + payload }
+            send(line)
         }
-        ProviderProcesses.note(.sent, madeBy: thread)
         defer { ProviderProcesses.note(nil, madeBy: thread) }
-        var line = "call \(id) \(thread) \(operation)"
-        for argument in arguments { line += " " + argument }
-        if let payload { line += " " + payload }
-        send(line)
         condition.lock()
         while waiter.answer == nil, ending == nil, !outputClosed { condition.wait() }
         let answer = waiter.answer
         condition.unlock()
         guard let answer else {
+            // Told while this call is still among those waiting, so that the death names it.
             reportDeath()
-            update { $0.waiting[id] = nil }
             throw .systemCallFailure
         }
-        update { $0.waiting[id] = nil }
         return try answer.get()
     }
 

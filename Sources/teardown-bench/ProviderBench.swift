@@ -65,23 +65,13 @@ struct ProviderBench: ParsableCommand {
         }
         guard !callsOnly else { return }
         for subject in subjects where !subject.expectations.isEmpty {
-            let json = "/tmp/teardown-bench-providers-\(subject.name).json"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: teardown)
-            process.arguments = [
-                "run", "--suite", suite, "--provider", "exec:\(subject.command)", "--expectations",
-                "\(suite)/expectations/\(subject.expectations)", "--quiet", "--json", json, "--report-dir",
-                "/tmp/teardown-bench-providers-\(subject.name)",
-            ]
-            // Wine's messages on standard error are not the bench's.
-            process.standardError = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            let start = Date()
-            try process.run()
-            process.waitUntilExit()
-            print(
-                "suite against \(subject.name) with its expectations: "
-                    + String(format: "%.1f s wall, exit %d", Date().timeIntervalSince(start), process.terminationStatus))
+            let (seconds, status, _) = try SuiteBench.timedRun(
+                teardown: teardown,
+                arguments: [
+                    "--suite", suite, "--provider", "exec:\(subject.command)", "--expectations",
+                    "\(suite)/expectations/\(subject.expectations)", "--quiet",
+                ], name: "providers-\(subject.name)", quiet: true)
+            print("suite against \(subject.name) with its expectations: " + String(format: "%.1f s wall, exit %d", seconds, status))
         }
     }
 

@@ -62,23 +62,33 @@ struct SuiteBench: ParsableCommand {
     func bestRun(_ arguments: [String], name: String) throws -> (seconds: Double, report: RunReport)? {
         var best: (seconds: Double, report: RunReport)?
         for round in 1...runs {
-            let json = "/tmp/teardown-bench-suite-\(name)-\(round).json"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: teardown)
-            process.arguments =
-                ["run", "--suite", suite, "--json", json, "--report-dir", "/tmp/teardown-bench-suite-\(name)-\(round)"] + arguments
-            process.standardOutput = FileHandle.nullDevice
-            let start = Date()
-            try process.run()
-            process.waitUntilExit()
-            let seconds = Date().timeIntervalSince(start)
-            let report = try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
+            let (seconds, status, report) = try Self.timedRun(
+                teardown: teardown, arguments: ["--suite", suite] + arguments, name: "suite-\(name)-\(round)")
             print(
                 "\(name) run \(round): "
-                    + String(format: "%.2f s wall, %d instances, exit %d", seconds, report.results.count, process.terminationStatus))
+                    + String(format: "%.2f s wall, %d instances, exit %d", seconds, report.results.count, status))
             if best == nil || seconds < best!.seconds { best = (seconds, report) }
         }
         return best
+    }
+
+    /// One `teardown run` with `arguments`, its report in /tmp/teardown-bench-NAME(.json); its wall time, exit status
+    /// and report. With `quiet`, what it writes on standard error is dropped too (a provider's own messages).
+    static func timedRun(teardown: String, arguments: [String], name: String, quiet: Bool = false) throws -> (
+        seconds: Double, status: Int32, report: RunReport
+    ) {
+        let json = "/tmp/teardown-bench-\(name).json"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: teardown)
+        process.arguments = ["run", "--json", json, "--report-dir", "/tmp/teardown-bench-\(name)"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        if quiet { process.standardError = FileHandle.nullDevice }
+        let start = Date()
+        try process.run()
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(start)
+        let report = try JSONDecoder().decode(RunReport.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
+        return (seconds, process.terminationStatus, report)
     }
 
     /// The waits an instance asks for: returns "after about t", and the windows that watch for nothing on the wire.

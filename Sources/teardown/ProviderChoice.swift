@@ -156,18 +156,23 @@ enum WorkerProcess {
     /// are kept, and the crash names the call it happened in. A crash outside the provider's calls (in a thread
     /// of its own) is the provider's too; a worker killed from outside is not a crash (SIGKILL stays an error).
     static func crashed(_ instance: CaseInstance, signal: Int32, errors: Data, seconds: Double) -> CaseResult {
-        let crash = "provider crashed: \(signalName(signal))\(crashPlace(errors))"
-        guard signal != SIGKILL else { return Runner.failed(instance, crash, seconds: seconds) }
-        let findings = WorkerFinding.all(in: errors).map { (level: $0.level, message: $0.message) }
-        return Runner.crashed(instance, findings: findings, crash: crash, seconds: seconds)
+        crashed(
+            instance, crash: "provider crashed: \(signalName(signal))\(crashPlace(errors))", killed: signal == SIGKILL, errors: errors,
+            seconds: seconds)
     }
 
     /// A provider's process that ended while it served the case has failed it as a crashed plugin does, findings
     /// kept; one killed with SIGKILL (from outside: the machine ran out of memory, someone killed it) is an error.
     static func providerDied(_ instance: CaseInstance, _ death: ProviderDeath, errors: Data, seconds: Double) -> CaseResult {
-        guard death.signal != SIGKILL else { return Runner.failed(instance, death.description, seconds: seconds) }
+        crashed(instance, crash: death.description, killed: death.signal == SIGKILL, errors: errors, seconds: seconds)
+    }
+
+    /// A crash, in `crash`'s words: a fail keeping the findings the worker passed on before it, or an error when the
+    /// process was killed from outside.
+    private static func crashed(_ instance: CaseInstance, crash: String, killed: Bool, errors: Data, seconds: Double) -> CaseResult {
+        guard !killed else { return Runner.failed(instance, crash, seconds: seconds) }
         let findings = WorkerFinding.all(in: errors).map { (level: $0.level, message: $0.message) }
-        return Runner.crashed(instance, findings: findings, crash: death.description, seconds: seconds)
+        return Runner.crashed(instance, findings: findings, crash: crash, seconds: seconds)
     }
 
     static func signalName(_ signal: Int32) -> String {
