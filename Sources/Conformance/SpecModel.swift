@@ -117,15 +117,16 @@ public enum SpecModel {
             guard shutdown.peer == "peer" else { throw Outside("line \(step.line): another peer") }
             state.peerFinished = true
         case let read as PeerReadStep:
-            guard read.peer == "peer", case .all = read.amount else {
-                if case .accepted = read.amount, read.peer == "peer" {
-                    state.stuck = false
-                    return
-                }
+            guard read.peer == "peer" else { throw Outside("line \(step.line): another peer") }
+            switch read.amount {
+            case .accepted:
+                state.stuck = false
+            case .all:
+                state.stuck = false
+                state.finWaiting = false
+            case .count:
                 throw Outside("line \(step.line): a peer read of a count")
             }
-            state.stuck = false
-            state.finWaiting = false
         case let wait as WaitStep:
             switch wait.event {
             case .delivered:

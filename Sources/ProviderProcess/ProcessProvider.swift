@@ -198,10 +198,5 @@ public final class ProcessProvider: SocketProvider, @unchecked Sendable {
         }
     }
 
-    private func report(_ words: [Substring]) {
-        FileHandle.standardError.write(
-            Data(
-                "teardown: the provider's process sent a message the protocol does not know: \(words.joined(separator: " ").prefix(200))\n"
-                    .utf8))
-    }
+    private func report(_ words: [Substring]) { host.protocolError(words.joined(separator: " ")) }
 }

@@ -327,7 +327,8 @@ public final class ProviderProcessHost: @unchecked Sendable {
         }
     }
 
-    private func protocolError(_ line: String) {
+    /// Says on standard error that the provider sent a line the protocol does not know.
+    func protocolError(_ line: String) {
         FileHandle.standardError.write(
             Data("teardown: the provider's process said something the protocol does not know: \(line.prefix(200))\n".utf8))
     }

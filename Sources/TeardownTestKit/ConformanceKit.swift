@@ -30,6 +30,8 @@ public struct ConformanceKit: Sendable {
     public let expectations: Expectations?
     /// Where each instance's pcap and result go.
     public let reports: String
+    /// Why the expectations file could not be read: every test then fails with it rather than pass them all.
+    let expectationsProblem: String?
 
     /// - Parameters:
     ///   - name: the provider's name in reports.
@@ -43,10 +45,17 @@ public struct ConformanceKit: Sendable {
     ) {
         provider = ProviderFactory(name: name) { registry in make(registry) }
         self.suite = suite ?? Self.teardownSuite
-        self.expectations = expectations.map { path in
-            // A file that cannot be read fails every test with its words rather than pass them all.
-            (try? Expectations.load(path: path)) ?? Expectations(provider: "unreadable expectations file \(path)")
+        var loaded: Expectations?
+        var problem: String?
+        if let expectations {
+            do {
+                loaded = try Expectations.load(path: expectations)
+            } catch {
+                problem = "\(error)"
+            }
         }
+        self.expectations = loaded
+        expectationsProblem = problem
         self.reports = reports ?? NSTemporaryDirectory() + "teardown-kit-\(Runner.fileName(name))"
         try? FileManager.default.createDirectory(atPath: self.reports, withIntermediateDirectories: true)
     }
@@ -74,9 +83,7 @@ public struct ConformanceKit: Sendable {
         var options = RunOptions(provider: provider)
         options.jobs = 1
         options.captureDirectory = reports
-        if let expectations, expectations.provider.hasPrefix("unreadable") {
-            return Runner.failed(instance, expectations.provider, seconds: 0)
-        }
+        if let expectationsProblem { return Runner.failed(instance, expectationsProblem, seconds: 0) }
         // A case that names released handles runs alone: a released value may already name another case's socket.
         var results = Self.turns.take(alone: instance.exclusive) { Runner.run([instance], options: options) }
         _ = expectations?.apply(to: &results)
