@@ -78,13 +78,18 @@ struct UncheckedBuffer: @unchecked Sendable {
     }
 
     @Test func theMidCasesCatchAProviderThatWakesThreadsWithShutdown() {
-        // With nothing queued, shutdown(2) puts a FIN on the wire at once, before the abortive close's RST.
+        // With nothing queued, shutdown(2) puts a FIN on the wire at once, before the abortive close's RST: the peer
+        // reads end-of-stream where the abortive close owed it a reset. That finding (the case's peer line, judged
+        // first) decides the verdict, so the wire is then looked at once rather than waited for: whether the capture
+        // already holds the FIN at that instant depends on the machine's load, and is not asserted.
         let pattern = "mid.delayed.receive[[]close=0,*"
         let results = run(pattern, ProviderFactory(name: "shutdown-waker") { ShutdownWaker(ProviderKind.posix.make(upcalls: $0)) })
         #expect(results.count == 2)
         for result in results {
             #expect(result.verdict == .fail)
-            #expect(result.messages.contains { $0.contains("expected no FIN from the subject; saw FIN at seq") }, "\(result.messages)")
+            #expect(
+                result.messages.first?.contains("expected the peer's reading to end with reset; it ended with end-of-stream") == true,
+                "\(result.messages)")
         }
         #expect(run(pattern, .builtIn(.reference)).map(\.verdict) == [.pass, .pass])
     }
