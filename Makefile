@@ -177,8 +177,9 @@ repeat: build
 	  tail -1 .build/repeat.log; \
 	done
 
-bench: deps java-provider winsock-provider
+bench: deps java-provider winsock-provider examples c-mutants
 	$(SWIFT) build -c release
+	.build/release/teardown-bench power --teardown .build/release/teardown --c-mutants .build/c-mutants
 	.build/release/teardown-bench suite --teardown .build/release/teardown
 	.build/release/teardown-bench wire --teardown .build/release/teardown
 	.build/release/teardown-bench gaps --teardown .build/release/teardown

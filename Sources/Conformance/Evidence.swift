@@ -28,9 +28,12 @@ struct Evidence: CaseStage {
     func waitForAcknowledgement(ofSubject: Bool, bytes: Int, _ step: Step) throws {
         let (capture, peerAddress) = try mainConnection(step, "wait: \(ofSubject ? "acknowledged" : "delivered")")
         let target = Int64(bytes)
-        // Once the peer has shut down, its FIN is part of what it sent: delivered means that too.
-        let withFin = !ofSubject && scene.peerShutDown
-        let what = ofSubject ? "every accepted byte acknowledged" : "every byte the peer sent\(withFin ? " and its FIN" : "") acknowledged"
+        // Once a side has shut down, its FIN is part of what it sent: acknowledged (or delivered) means that too.
+        let withFin = ofSubject ? scene.subjectShutDown : scene.peerShutDown
+        let what =
+            ofSubject
+            ? "every accepted byte\(withFin ? " and the FIN" : "") acknowledged"
+            : "every byte the peer sent\(withFin ? " and its FIN" : "") acknowledged"
         do {
             try capture.wait(for: what, within: run.evidenceBound(Self.waitLimit)) { facts in
                 Scene.direction(facts, peer: peerAddress, fromPeer: !ofSubject).map {
@@ -40,7 +43,7 @@ struct Evidence: CaseStage {
         } catch {
             finding(
                 ofSubject
-                    ? "the peer did not acknowledge the \(target) accepted bytes: \(error.message)"
+                    ? "the peer did not acknowledge the \(target) accepted bytes\(withFin ? " and the FIN" : ""): \(error.message)"
                     : "the subject did not acknowledge the \(target) bytes the peer sent\(withFin ? " and its FIN" : ""): \(error.message)",
                 line: step.line)
         }

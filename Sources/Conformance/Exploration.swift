@@ -1,16 +1,20 @@
 import Basics
 import Foundation
 public import Harness
-import ProviderInterface
+public import ProviderInterface
 
 /// One generated scenario: a point in the dimensions where close statements meet. It becomes a case file in the
 /// scenario language, whose expectations the model (`SpecModel`) writes.
-public struct Scenario: Sendable, Equatable, CustomStringConvertible {
+public struct Scenario: ExploredScenario {
     public enum LingerChoice: String, Sendable, CaseIterable { case off, abortive = "0", timeout = "1s", dontLinger = "dont-linger" }
     public enum Data: String, Sendable, CaseIterable { case none, sent, filled }
     public enum Change: String, Sendable, CaseIterable { case none, off, abortive = "0" }
     /// What follows a close that failed with wouldBlock: linger 0, linger off, or the peer draining the data.
     public enum Retry: String, Sendable, CaseIterable { case abortive = "0", off, drained }
+    /// What is pending when the handles are closed: a receive in another thread, or an asynchronous receive.
+    public enum Pending: String, Sendable, CaseIterable { case none, receive, async }
+    /// What reads the linger option back before the closes: nothing, `get-linger`, or an out-of-range value first.
+    public enum ReadBack: String, Sendable, CaseIterable { case none, value, outOfRange = "out-of-range" }
 
     public var role: Role = .client
     /// Handles on the socket: 1 to 3 (the others are duplicates).
@@ -28,43 +32,73 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
     /// Which order the handles are closed in: an index into their permutations.
     public var order = 0
     public var retry: Retry = .abortive
+    /// Pending on the handle closed first (and, with `pendingOther`, also on the handle closed last, which the peer's
+    /// bytes complete after the first close).
+    public var pending: Pending = .none
+    public var pendingOther = false
+    /// shutdown(send) before the closes.
+    public var shutdown = false
+    public var readBack: ReadBack = .none
+    /// Every call on the handle closed first, right after its close: each must fail with notSocket.
+    public var stale = false
+    /// The last handle is left to the provider's cleanup instead of closed.
+    public var cleanup = false
 
     public init() {}
 
     /// The values of each dimension, in words: what pairwise coverage counts.
-    var dimensions: [String] {
+    public var dimensions: [String] {
         [
             "role=\(role.rawValue)", "handles=\(handles)", "linger=\(linger.rawValue)", "before=\(lingerBeforeDuplicating)",
             "change=\(change.rawValue)", "blocking=\(blocking)", "data=\(data.rawValue)", "unread=\(unread > 0)",
-            "finished=\(peerFinished)", "order=\(order)", "retry=\(retry.rawValue)",
+            "finished=\(peerFinished)", "order=\(order)", "retry=\(retry.rawValue)", "pending=\(pending.rawValue)",
+            "pending-other=\(pendingOther)", "shutdown=\(shutdown)", "read-back=\(readBack.rawValue)", "stale=\(stale)",
+            "cleanup=\(cleanup)",
         ]
     }
 
-    public var description: String { dimensions.joined(separator: " ") }
+    /// What decides the last close: the linger it sees (after a change between closes; don't-linger is off), or the
+    /// cleanup in its place; the blocking mode; the data in flight or stuck; unread data; a FIN already sent; what
+    /// is pending.
+    public var core: [String] {
+        let closing =
+            cleanup
+            ? "cleanup"
+            : handles > 1 && change != .none ? change.rawValue : linger == .dontLinger ? Change.off.rawValue : linger.rawValue
+        return [
+            "closing-linger=\(closing)", "blocking=\(blocking)", "data=\(data.rawValue)", "unread=\(unread > 0)",
+            "shutdown=\(shutdown)", "pending=\(pending.rawValue)",
+        ]
+    }
 
     /// The scenario in the scenario language, with the model's expectations, as case `id`.
     /// - Throws: `SpecModel.Outside` if the model cannot predict it (a generator mistake).
     public func caseText(id: String, statements: [Statement]) throws -> String {
-        var steps = self.steps()
+        var (steps, waits) = self.steps()
         // Data stuck in the buffers is read at the end: a FIN queued behind it then goes out; a reset ends the read.
         let drain = data == .filled ? ["peer-read: all"] : []
         // A close that must fail with wouldBlock (LINGER-6) leaves the socket open: it is ended abortively after.
+        // The waits for what was pending come last, once the socket is closed.
         var text = render(id: id, steps: steps + drain, prediction: nil, statements: [])
         var prediction = try predicted(text, id: id, statements: statements)
         while prediction == nil && steps.count < 40 {
             let last = steps.last { $0.hasPrefix("close: ") } ?? "close: s"
             let handle = last.dropFirst("close: ".count)
             let through = handle == "s" ? "" : "\n    handle: \(handle)"
+            // Nothing went out at the failed close (a FIN that shutdown sent is older).
+            if !shutdown { steps.append("wire-quiet: true") }
             switch retry {
-            case .abortive: steps += ["wire-quiet: true", "linger: 0" + through, last]
-            case .off: steps += ["wire-quiet: true", "linger: off" + through, last]
-            case .drained: steps += ["wire-quiet: true", "peer-read: accepted", "wait: acknowledged", last]
+            case .abortive: steps += ["linger: 0" + through, last]
+            case .off: steps += ["linger: off" + through, last]
+            case .drained: steps += ["peer-read: accepted", "wait: acknowledged", last]
             }
             text = render(id: id, steps: steps + drain, prediction: nil, statements: [])
             prediction = try predicted(text, id: id, statements: statements)
         }
-        steps += drain
-        guard let prediction else { throw SpecModel.Outside("the socket stays open") }
+        guard prediction != nil else { throw SpecModel.Outside("the socket stays open") }
+        steps += drain + waits
+        text = render(id: id, steps: steps, prediction: nil, statements: [])
+        guard let prediction = try predicted(text, id: id, statements: statements) else { throw SpecModel.Outside("the socket stays open") }
         return render(id: id, steps: steps, prediction: prediction, statements: prediction.statements.sorted())
     }
 
@@ -88,7 +122,8 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
         return orders[order % orders.count]
     }
 
-    func steps() -> [String] {
+    /// The steps before the end, and the waits for what was pending on the handles closed first, which come last.
+    func steps() -> (body: [String], waits: [String]) {
         var steps: [String] = []
         let lingerStep: String =
             switch linger {
@@ -98,13 +133,27 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
             case .dontLinger: "linger: 1s"
             }
         let names = ["s", "d1", "d2"].prefix(handles)
+        func on(_ handle: String, _ step: String) -> String { handle == "s" ? step : "\(step)\n    handle: \(handle)" }
         func setLinger(through handle: String) {
-            steps.append(handle == "s" ? lingerStep : "\(lingerStep)\n    handle: \(handle)")
-            if linger == .dontLinger { steps.append(handle == "s" ? "dont-linger: true" : "dont-linger: true\n    handle: \(handle)") }
+            steps.append(on(handle, lingerStep))
+            if linger == .dontLinger { steps.append(on(handle, "dont-linger: true")) }
         }
         if lingerBeforeDuplicating || handles == 1 { setLinger(through: "s") }
         for name in names.dropFirst() { steps.append("duplicate: s\n    as: \(name)") }
         if !lingerBeforeDuplicating && handles > 1 { setLinger(through: names.last ?? "s") }
+        // Read back through the last handle: the option is the socket's (SHARE-3); an out-of-range value changes nothing
+        // (LINGER-8); don't-linger keeps the timeout, which turning linger on again shows (LINGER-7).
+        let reader = names.last ?? "s"
+        if readBack == .outOfRange { steps.append(on(reader, "linger: {on: true, seconds: 70000}")) }
+        if readBack != .none {
+            switch linger {
+            case .off: steps.append(on(reader, "get-linger: off"))
+            case .abortive: steps.append(on(reader, "get-linger: 0"))
+            case .timeout: steps.append(on(reader, "get-linger: 1s"))
+            case .dontLinger:
+                steps += [on(reader, "dont-linger: false"), on(reader, "get-linger: 1s"), on(reader, "dont-linger: true")]
+            }
+        }
         switch data {
         case .none: break
         // On a nonblocking socket with a linger timeout, a close with data in flight succeeds or fails by timing: the
@@ -117,16 +166,47 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
             if peerFinished { steps.append("peer-shutdown: peer") }
             steps.append("wait: delivered")
         }
-        if !blocking { steps.append("blocking: false") }
         let order = closeOrder
-        for (index, name) in order.enumerated() {
-            steps.append("close: \(name)")
-            if index < order.count - 1 {
-                steps.append("wire-quiet: true")
-                if index == 0, change != .none { steps.append("linger: \(change.rawValue)\n    handle: \(order[index + 1])") }
+        let first = order[0]
+        let last = order[order.count - 1]
+        func startPending(on handle: String) -> String? {
+            switch pending {
+            case .none:
+                return nil
+            case .receive:
+                steps += [on(handle, "receive: 4KiB\n    thread: on-\(handle)"), "wait: {pending: on-\(handle)}"]
+                return "wait: {returned: on-\(handle)}"
+            case .async:
+                steps.append(on(handle, "start-receive: op-\(handle)"))
+                return "wait: {completed: op-\(handle)}"
             }
         }
-        return steps
+        let waits = startPending(on: first).map { [$0] } ?? []
+        let otherWait = pendingOther ? startPending(on: last) : nil
+        if shutdown {
+            steps.append("shutdown: send")
+            if data != .filled { steps.append("wait: {peer-ending: end-of-stream}") }
+            // The FIN is in flight as data is: on a nonblocking socket a lingering close would succeed or fail by
+            // timing, so its acknowledgement comes first.
+            if data != .filled && !blocking && linger == .timeout { steps.append("wait: acknowledged") }
+        }
+        if !blocking { steps.append("blocking: false") }
+        for (index, name) in order.enumerated() {
+            if index == order.count - 1 && cleanup {
+                steps.append("cleanup: \(name)")
+                break
+            }
+            steps.append("close: \(name)")
+            if index == 0 && stale { steps.append("every-call: \(name)\n    expect: notSocket") }
+            if index < order.count - 1 {
+                // A FIN already sent by shutdown is on the wire: quiet means nothing new only without it.
+                if !shutdown { steps.append("wire-quiet: true") }
+                if index == 0, change != .none { steps.append("linger: \(change.rawValue)\n    handle: \(order[index + 1])") }
+                // What is pending on another handle is still there: the peer's bytes complete it (SHARE-5).
+                if index == 0, let otherWait { steps += ["peer-send: 100", otherWait] }
+            }
+        }
+        return (steps, waits)
     }
 
     func render(id: String, steps: [String], prediction: SpecModel.Prediction?, statements: [String]) -> String {
@@ -135,31 +215,51 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
             "title: Generated by teardown explore (\(description))",
             "statements: [\((statements.isEmpty ? ["CLOSE-1"] : statements).joined(separator: ", "))]",
         ]
-        if handles > 1 { lines.append("requires: [duplicate]") }
+        let requires =
+            (handles > 1 ? ["duplicate"] : []) + (pending == .async ? ["asynchronous"] : []) + (cleanup ? ["harness-handles"] : [])
+        if !requires.isEmpty { lines.append("requires: [\(requires.joined(separator: ", "))]") }
+        // A stale handle that reached another socket would act on whatever socket is newest in the process.
+        if stale { lines.append("exclusive: true") }
         lines += ["setup:", "  role: \(role.rawValue)", "peer:"]
         lines += data == .filled ? ["  reads: never", "  receive-buffer: 64KiB"] : ["  reads: at-once"]
         lines.append("steps:")
         for (index, step) in steps.enumerated() {
             lines.append("  - \(step)")
+            let isClose = step.hasPrefix("close: ")
             guard let prediction else {
                 // Before the model has spoken: a close may leave the handle open (LINGER-6).
-                if step.hasPrefix("close: ") { lines.append("    expect: [ok, wouldBlock]") }
+                if isClose { lines.append("    expect: [ok, wouldBlock]") }
                 continue
             }
-            if step.hasPrefix("close: "), let result = prediction.results[index] {
+            // What the model says of each call whose result or timing is the point: closes, calls in other threads,
+            // shutdowns, refused values.
+            let timed = isClose || step.contains("\n    thread: ") || step.hasPrefix("shutdown: ")
+            if let result = prediction.results[index], !step.contains("expect: "), timed || result != .ok {
                 lines.append("    expect: \(Self.word(result))")
-                if let timing = prediction.timings[index] { lines.append("    \(Self.word(timing))") }
             }
+            if timed, let timing = prediction.timings[index] { lines.append("    \(Self.word(timing))") }
         }
         if let prediction, let read = prediction.peerRead, let ending = prediction.peerEnding, let fin = prediction.fin,
             let rst = prediction.rst
         {
             lines += [
                 "expect:", "  peer: {read: \(Self.word(read)), ending: \(ending.rawValue)}",
-                "  wire: {fin: \(fin == .afterAccepted ? "after-accepted" : "none"), rst: \(rst == .present ? "present" : "none")}",
+                "  wire: {fin: \(fin == .afterAccepted ? "after-accepted" : "none"), rst: \(Self.word(rst))}",
             ]
+            if !prediction.operations.isEmpty {
+                let operations = prediction.operations.sorted { $0.key < $1.key }.map { "\($0.key): \(Self.word($0.value))" }
+                lines.append("  operations: {\(operations.joined(separator: ", "))}")
+            }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func word(_ reset: WireExpectation.Reset) -> String {
+        switch reset {
+        case .none: "none"
+        case .present: "present"
+        case .afterFin: "after-fin"
+        }
     }
 
     static func word(_ result: CallExpectation) -> String {
@@ -192,6 +292,7 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
         let changes: [(inout Scenario) -> Void] = [
             {
                 $0.handles = 1
+                $0.pendingOther = false
                 $0.change = .none
                 $0.order = 0
                 $0.lingerBeforeDuplicating = true
@@ -201,6 +302,12 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
                 $0.handles = 2
                 $0.order = 0
             },
+            {
+                $0.pending = .none
+                $0.pendingOther = false
+            }, { $0.pendingOther = false }, { $0.shutdown = false }, { $0.readBack = .none }, { $0.stale = false },
+            { $0.cleanup = false }, { $0.readBack = $0.readBack == .outOfRange ? .value : $0.readBack },
+            { $0.pending = $0.pending == .async ? .receive : $0.pending },
             { $0.order = 0 }, { $0.change = .none }, { $0.retry = .abortive }, { $0.lingerBeforeDuplicating = true },
             {
                 $0.unread = 0; $0.peerFinished = false
@@ -216,11 +323,18 @@ public struct Scenario: Sendable, Equatable, CustomStringConvertible {
         return options.filter { $0 != self && $0.isValid }
     }
 
-    /// The combinations that mean something: a peer finishes after sending what is left unread, and a single handle
-    /// has no order of closes and no change between them.
+    /// The combinations that mean something: a peer finishes after sending what is left unread; a single handle
+    /// has no order of closes, no change between them and no other handle; a receive is pending only where no data
+    /// waits; a stale handle is one whose close succeeded.
     public var isValid: Bool {
         if peerFinished && unread == 0 { return false }
-        if handles == 1 && (change != .none || !lingerBeforeDuplicating || order != 0) { return false }
+        // Once both sides have sent FIN, whether an abortive close still finds a connection to reset depends on
+        // whether the ACK of the subject's FIN has come back.
+        if peerFinished && shutdown { return false }
+        if handles == 1 && (change != .none || !lingerBeforeDuplicating || order != 0 || pendingOther) { return false }
+        if pending != .none && unread > 0 { return false }
+        if pendingOther && pending == .none { return false }
+        if stale && handles == 1 && (cleanup || (linger == .timeout && !blocking && data == .filled)) { return false }
         return true
     }
 }
@@ -237,47 +351,117 @@ extension Array {
     }
 }
 
-/// Scenarios from a seed, chosen to cover every pair of values of two dimensions early (a greedy pairwise
-/// generator: of several random candidates, the one that covers the most pairs not covered yet), then at random.
+/// Scenarios from a seed, chosen to cover every pair of values of two dimensions early, then every triple of values
+/// of three (a greedy combinatorial generator: of several random candidates, the one that covers the most pairs not
+/// covered yet, then the most triples), then at random.
 public struct ScenarioGenerator: Sendable {
     private var random: SplitMix
-    private var covered: Set<String> = []
-    private let duplicates: Bool
+    private var covered: Set<Int> = []
+    private var coveredTriples: Set<Int> = []
+    private var coveredCore: Set<Int> = []
+    /// A number for each dimension value seen (`name=value`): pairs and triples are counted as numbers.
+    private var numbers: [String: Int] = [:]
+    private let capabilities: ProviderCapabilities
+    private var generated = 0
 
-    public init(seed: UInt64, duplicates: Bool) {
+    /// Scenarios for a provider with these capabilities (duplicates, asynchronous operations, harness handles).
+    public init(seed: UInt64, capabilities: ProviderCapabilities) {
         random = SplitMix(seed: seed)
-        self.duplicates = duplicates
+        self.capabilities = capabilities
     }
 
-    /// The pairs of dimension values covered so far, and how many there are in all (of valid scenarios).
+    /// The pairs of dimension values covered so far.
     public var coverage: Int { covered.count }
+    /// The triples of dimension values covered so far.
+    public var tripleCoverage: Int { coveredTriples.count }
+    /// The combinations of four of the values that decide a connected socket's last close covered so far.
+    public var coreCoverage: Int { coveredCore.count }
 
-    public mutating func next() -> Scenario {
-        var best: (scenario: Scenario, gain: Int)?
-        for _ in 0..<12 {
-            let candidate = randomScenario()
-            let gain = Self.pairs(candidate).subtracting(covered).count
-            if best == nil || gain > best!.gain { best = (candidate, gain) }
-        }
-        let chosen = best!.scenario
-        covered.formUnion(Self.pairs(chosen))
-        return chosen
+    /// The next scenario: one in four is a listener's, the others a connected socket's.
+    public mutating func next() -> any ExploredScenario {
+        generated += 1
+        return generated % 4 == 0 ? best { $0.randomListener() } : best { $0.randomScenario() }
     }
 
-    static func pairs(_ scenario: Scenario) -> Set<String> {
-        let values = scenario.dimensions
-        var pairs: Set<String> = []
-        for i in values.indices { for j in values.indices where j > i { pairs.insert(values[i] + "&" + values[j]) } }
+    private mutating func best<S: ExploredScenario>(_ random: (inout Self) -> S) -> S {
+        var best: (scenario: S, values: [Int], core: [Int], gain: Int)?
+        for _ in 0..<12 {
+            let candidate = random(&self)
+            let values = candidate.dimensions.map { number($0) }
+            let core = candidate.core.map { number($0) }
+            // Pairs first, then the core's combinations of four, then triples.
+            let newPairs = Self.pairs(values).filter { !covered.contains($0) }.count
+            let newCore = Self.quadruples(core).filter { !coveredCore.contains($0) }.count
+            let newTriples = Self.triples(values).filter { !coveredTriples.contains($0) }.count
+            let gain = newPairs * 10_000_000 + newCore * 10_000 + newTriples
+            if best == nil || gain > best!.gain { best = (candidate, values, core, gain) }
+        }
+        let chosen = best!
+        covered.formUnion(Self.pairs(chosen.values))
+        coveredCore.formUnion(Self.quadruples(chosen.core))
+        coveredTriples.formUnion(Self.triples(chosen.values))
+        return chosen.scenario
+    }
+
+    /// The number of a dimension value, given on first sight (below 1,024: a few dozen values exist).
+    private mutating func number(_ value: String) -> Int {
+        if let number = numbers[value] { return number }
+        numbers[value] = numbers.count
+        return numbers.count - 1
+    }
+
+    static func quadruples(_ values: [Int]) -> [Int] {
+        var quadruples: [Int] = []
+        for i in values.indices {
+            for j in values.indices where j > i {
+                for k in values.indices where k > j {
+                    for l in values.indices where l > k {
+                        quadruples.append(values[i] << 30 | values[j] << 20 | values[k] << 10 | values[l])
+                    }
+                }
+            }
+        }
+        return quadruples
+    }
+
+    /// Each pair of values, as one number (values are numbered below 1,024).
+    static func pairs(_ values: [Int]) -> [Int] {
+        var pairs: [Int] = []
+        for i in values.indices { for j in values.indices where j > i { pairs.append(values[i] << 10 | values[j]) } }
         return pairs
     }
 
+    static func triples(_ values: [Int]) -> [Int] {
+        var triples: [Int] = []
+        for i in values.indices {
+            for j in values.indices where j > i {
+                for k in values.indices where k > j { triples.append(values[i] << 20 | values[j] << 10 | values[k]) }
+            }
+        }
+        return triples
+    }
+
     private mutating func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }
+
+    private mutating func randomListener() -> ListenerScenario {
+        while true {
+            var scenario = ListenerScenario()
+            scenario.handles = capabilities.contains(.duplicate) ? pick([1, 2]) : 1
+            scenario.duplicateFirst = scenario.handles > 1 && pick([true, false])
+            scenario.queued = pick([0, 1, 2])
+            scenario.accepted = pick([true, false])
+            scenario.acceptedAfter = !scenario.accepted || pick([true, false])
+            scenario.pending = pick(capabilities.contains(.asynchronousOperations) ? ListenerScenario.Pending.allCases : [.none, .accept])
+            scenario.connector = pick([true, false])
+            if scenario.isValid { return scenario }
+        }
+    }
 
     private mutating func randomScenario() -> Scenario {
         while true {
             var scenario = Scenario()
             scenario.role = pick([.client, .server])
-            scenario.handles = duplicates ? pick([1, 2, 3]) : 1
+            scenario.handles = capabilities.contains(.duplicate) ? pick([1, 2, 3]) : 1
             scenario.linger = pick(Scenario.LingerChoice.allCases)
             scenario.lingerBeforeDuplicating = scenario.handles == 1 || pick([true, false])
             scenario.change = scenario.handles > 1 ? pick(Scenario.Change.allCases) : .none
@@ -287,6 +471,16 @@ public struct ScenarioGenerator: Sendable {
             scenario.peerFinished = scenario.unread > 0 && pick([true, false])
             scenario.order = scenario.handles > 1 ? Int(random.next() % 6) : 0
             scenario.retry = pick(Scenario.Retry.allCases)
+            // A dimension that only means something beside another is chosen only there, so that the combinations it
+            // would exclude are not made rarer by choosing again.
+            let asynchronous = capabilities.contains(.asynchronousOperations)
+            scenario.pending = scenario.unread > 0 ? .none : pick(asynchronous ? Scenario.Pending.allCases : [.none, .receive])
+            scenario.pendingOther = scenario.handles > 1 && scenario.pending != .none && pick([true, false])
+            scenario.shutdown = !scenario.peerFinished && pick([true, false])
+            scenario.readBack = pick(Scenario.ReadBack.allCases)
+            scenario.stale = pick([true, false])
+            // The cleanup takes the place of the last close, whose combinations are the point: one scenario in four.
+            scenario.cleanup = capabilities.contains(.harnessHandles) && pick([true, false, false, false])
             if scenario.isValid { return scenario }
         }
     }

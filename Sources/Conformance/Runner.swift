@@ -40,10 +40,19 @@ public enum Runner {
     public struct Batch: Sendable {
         public var instances: [CaseInstance]
         public var options: RunOptions
+        /// The order the instances start in (indices into `instances`); nil: as they are. Results keep the
+        /// instances' order whatever it is.
+        public var order: [Int]?
+        /// Told of each result: a reason to stop here, after which the instances not yet started are skipped with it.
+        public var stop: (@Sendable (CaseResult) -> String?)?
 
-        public init(_ instances: [CaseInstance], options: RunOptions) {
+        public init(
+            _ instances: [CaseInstance], options: RunOptions, order: [Int]? = nil, stop: (@Sendable (CaseResult) -> String?)? = nil
+        ) {
             self.instances = instances
             self.options = options
+            self.order = order
+            self.stop = stop
         }
     }
 
@@ -68,18 +77,23 @@ public enum Runner {
         let states = batches.map { RunState(count: $0.instances.count) }
         let capabilities = batches.map { $0.options.provider.capabilities }
         let runOne: @Sendable (Int, Int) -> Void = { batch, index in
-            let result = runInstance(batches[batch].instances[index], options: batches[batch].options, capabilities: capabilities[batch])
+            let instance = batches[batch].instances[index]
+            let result =
+                states[batch].stopped.map { skipped(instance, "not run: \($0)") }
+                ?? runInstance(instance, options: batches[batch].options, capabilities: capabilities[batch])
+            if let reason = batches[batch].stop?(result) { states[batch].stop(reason) }
             states[batch].finish(index, result) { finished, result in progress(batch, finished, result) }
         }
         // A case in a worker process of its own cannot meet another case's descriptors: it needs no turn alone.
         let alone: @Sendable (Int, Int) -> Bool = { batch, index in
             batches[batch].options.isolation == nil && batches[batch].instances[index].exclusive
         }
-        let shared = batches.indices.flatMap { batch in batches[batch].instances.indices.filter { !alone(batch, $0) }.map { (batch, $0) } }
+        let order: @Sendable (Int) -> [Int] = { batches[$0].order ?? Array(batches[$0].instances.indices) }
+        let shared = batches.indices.flatMap { batch in order(batch).filter { !alone(batch, $0) }.map { (batch, $0) } }
         inPool(shared, workers: workers) { runOne($0.0, $0.1) }
         let exclusive = batches.indices.filter { batch in batches[batch].instances.indices.contains { alone(batch, $0) } }
         inPool(exclusive, workers: workers) { batch in
-            for index in batches[batch].instances.indices where alone(batch, index) { runOne(batch, index) }
+            for index in order(batch) where alone(batch, index) { runOne(batch, index) }
         }
         return states.map(\.results)
     }
@@ -168,6 +182,20 @@ final class RunState: @unchecked Sendable {
     private let lock = NSLock()
     private var finished = 0
     private var slots: [CaseResult?]
+    private var stopReason: String?
+
+    /// Why the batch stopped, once it has: its instances not yet started are skipped.
+    var stopped: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopReason
+    }
+
+    func stop(_ reason: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if stopReason == nil { stopReason = reason }
+    }
 
     init(count: Int) { slots = Array(repeating: nil, count: count) }
 

@@ -34,6 +34,8 @@ final class Scene {
     var peerSent = 0
     /// Whether the main peer has shut down sending: its FIN follows the bytes it sent.
     var peerShutDown = false
+    /// Whether the subject shut down its sending side (on the main thread).
+    var subjectShutDown = false
     /// The main peer's address (its end of the main connection), to find that connection on the wire.
     var mainPeerAddress: String?
     var capture: LiveCapture?

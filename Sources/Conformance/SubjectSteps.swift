@@ -219,11 +219,18 @@ struct ShutdownStep: StepKind {
 
     func perform(_ step: Step, in run: CaseRun) throws {
         let direction = ShutdownDirection(rawValue: direction)
+        let sent = SentFin()
         try run.callOnHandle(step) { subject, handle throws(SocketError) in
             try subject.provider.shutdown(handle, direction)
+            if direction == .send || direction == .both { sent.value = true }
             return .none
         }
+        // A main-thread call has returned here: its FIN, once out, is part of what `wait: acknowledged` waits for.
+        if step.isMain && sent.value { run.scene.subjectShutDown = true }
     }
+
+    /// Whether the call succeeded, set on the call's thread and read after it returned.
+    private final class SentFin: @unchecked Sendable { var value = false }
 }
 
 /// `linger: off | SECONDS | {on: BOOL, seconds: N}`.

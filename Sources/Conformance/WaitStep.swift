@@ -50,7 +50,8 @@ struct WaitStep: StepKind {
         case .peerRead(let peer, let bytes): "wait until the \(peer) has read \(bytes.map(sizeText) ?? "every accepted byte")"
         case .peerEnding(let peer, let ending): "wait until the \(peer)'s reading ends with \(ending.rawValue)"
         case .completed(let operation): "wait until \(operation) completes"
-        case .acknowledged: "wait until the peer has acknowledged every accepted byte (on the wire)"
+        case .acknowledged:
+            "wait until the peer has acknowledged every accepted byte, and the FIN once the subject has shut down (on the wire)"
         case .released(let name): "wait until the provider has released \(name) (through the upcalls)"
         case .delivered: "wait until the subject has acknowledged every byte the peer sent, and its FIN once it has shut down (on the wire)"
         }

@@ -65,6 +65,8 @@ public struct PowerMatrix: Sendable {
         if !rightly.isEmpty { return "S" }
         if mutant.caught.contains(where: { $0.caseID == caseID }) { return "x" }
         if mine.contains(where: { $0.verdict == .error }) { return "E" }
+        // Some instances not run, and none of the others caught it: what they would have shown is unknown.
+        if mine.contains(where: \.notRun) { return "-" }
         return "."
     }
 
@@ -89,7 +91,7 @@ public struct PowerMatrix: Sendable {
         }
         lines.append("")
         lines.append(
-            "X caught by a case of a statement the mistake breaks (S: at the SHOULD level only, non-strict); x caught by another case; E error; . passed"
+            "X caught by a case of a statement the mistake breaks (S: at the SHOULD level only, non-strict); x caught by another case; E error; . passed; - not run (already caught)"
         )
         lines.append("")
         for (index, mutant) in mutants.enumerated() {
@@ -100,10 +102,12 @@ public struct PowerMatrix: Sendable {
                 ? (mutant.caught.isEmpty ? "NOT CAUGHT" : "caught, but by no case of \(mutant.breaks.joined(separator: ", "))")
                 : "caught \(onlyShould ? "at the SHOULD level " : "")by \(rightly.joined(separator: ", "))"
             let nonStrict = mutant.caught.filter { $0.verdict == .nonStrict }.count
+            let notRun = mutant.results.filter(\.notRun).count
             let counts =
-                nonStrict == 0
-                ? "\(mutant.caught.count) instances fail"
-                : "\(mutant.caught.count - nonStrict) instances fail, \(nonStrict) non-strict"
+                (nonStrict == 0
+                    ? "\(mutant.caught.count) instances fail"
+                    : "\(mutant.caught.count - nonStrict) instances fail, \(nonStrict) non-strict")
+                + (notRun > 0 ? ", \(notRun) not run" : "")
             lines.append("  \(index + 1) \(mutant.name): \(verdict) (\(counts))")
         }
         let caught = mutants.filter { !$0.caughtRightly.isEmpty }.count
@@ -149,4 +153,9 @@ public struct PowerSummary: Sendable, Codable {
     public var format = "teardown-power/1"
     public var referenceFailures: [String]
     public var mutants: [Entry]
+}
+
+extension CaseResult {
+    /// Skipped because its batch had stopped (a mutant already caught), not for a capability it lacks.
+    var notRun: Bool { verdict == .skipped && messages.first?.hasPrefix("not run: ") == true }
 }

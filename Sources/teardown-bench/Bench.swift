@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teardown-bench",
         abstract: "Teardown's benchmarks: each prints its figures and the ratios measured in the same run.",
-        subcommands: [WireBench.self, GapBench.self, SuiteBench.self, FaultBench.self, ProviderBench.self]
+        subcommands: [WireBench.self, GapBench.self, SuiteBench.self, FaultBench.self, ProviderBench.self, PowerBench.self]
     )
 }
 

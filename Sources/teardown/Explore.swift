@@ -11,13 +11,22 @@ struct Explore: ParsableCommand {
         discussion: """
             Each scenario is one connected socket with one to three handles (duplicates), a linger option (off, 0, \
             1 s, don't-linger) set before or after duplicating and changed between closes, blocking or not, data \
-            sent, stuck in full buffers or none, data from the peer left unread, the peer finished or not, and the \
-            handles closed in any order. The model of SPEC.md (SpecModel) writes what every close returns and when, \
-            how the peer's reading ends and what the wire carries. The generator covers every pair of values of two \
-            dimensions early, then goes on at random; the same seed gives the same scenarios.
+            sent, stuck in full buffers or none, data from the peer left unread, the peer finished or not, a receive \
+            pending in another thread or an asynchronous receive on the handle closed first (and on the one closed \
+            last), shutdown(send), the linger option read back (after an out-of-range value), every call on a \
+            handle just closed, the last handle left to the provider's cleanup, and the handles closed in any \
+            order. One scenario in four is a listener's instead: one or two listening handles closed in either \
+            order, connections queued and never accepted, one accepted and used before or after the close, an \
+            accept pending in another thread or asynchronously, a connect pending on a socket of its own. \
+            Dimensions the provider lacks the capability for (duplicate, asynchronous, harness-handles) are left \
+            out. The model of SPEC.md (SpecModel) writes what every call returns and when, how each pending \
+            operation ends, how the peer's reading ends and what the wire carries. The generator covers every pair of values of two \
+            dimensions early, then every combination of four of the values that decide the last close, then \
+            every triple of values of three dimensions, then goes on at random; the same seed gives the same \
+            scenarios.
 
             A scenario the provider fails disagrees with the model: it is shrunk (simpler values, fewer handles, \
-            while it still fails) and written to --out as cases/explore-SEED-N.yaml beside a copy of \
+            while it still fails, at the MUST level if it failed there) and written to --out as cases/explore-SEED-N.yaml beside a copy of \
             statements.yaml, so that `teardown run --suite OUT` runs it. On the reference provider every \
             disagreement is a bug in the model, the provider or SPEC.md.
 
@@ -66,8 +75,7 @@ struct Explore: ParsableCommand {
         options.jobs = jobs
         options.seed = seed
         try choice.prepare(&options)
-        let duplicates = options.provider.capabilities.contains(.duplicate)
-        var generator = ScenarioGenerator(seed: seed, duplicates: duplicates)
+        var generator = ScenarioGenerator(seed: seed, capabilities: options.provider.capabilities)
         let started = Date()
         let deadline = seconds.map { started.addingTimeInterval(Double($0)) }
         var ran = 0
@@ -80,12 +88,17 @@ struct Explore: ParsableCommand {
                 try instance(scenario, id: "explore.\(seed).\(ran + index + 1)", statements: statements)
             }
             let results = Runner.run(instances, options: options)
-            judging: for (index, result) in results.enumerated() {
+            // A MUST disagreement is shrunk before a SHOULD one of the same batch.
+            let failingFirst = results.indices.sorted {
+                (results[$0].verdict == .fail ? 0 : 1, $0) < (results[$1].verdict == .fail ? 0 : 1, $1)
+            }
+            judging: for index in failingFirst {
+                let result = results[index]
                 switch result.verdict {
                 case .fail, .nonStrict:
                     let number = ran + index + 1
                     console.write(Data("teardown explore: scenario \(number) disagrees with the model: \(batch[index])\n".utf8))
-                    let shrunk = try shrink(batch[index], options: options, statements: statements)
+                    let shrunk = try shrink(batch[index], verdict: result.verdict, options: options, statements: statements)
                     found.append(try write(shrunk, number: number, statements: statements))
                     if !keepGoing { break judging }
                 case .error:
@@ -99,8 +112,9 @@ struct Explore: ParsableCommand {
                 console.write(
                     Data(
                         String(
-                            format: "teardown explore: %d scenarios in %.0f s, %d pairs covered, %d disagreements\n", ran, elapsed,
-                            generator.coverage, found.count
+                            format:
+                                "teardown explore: %d scenarios in %.0f s, %d pairs, %d triples and %d quadruples covered, %d disagreements\n",
+                            ran, elapsed, generator.coverage, generator.tripleCoverage, generator.coreCoverage, found.count
                         ).utf8))
             }
         }
@@ -109,8 +123,9 @@ struct Explore: ParsableCommand {
             Data(
                 String(
                     format:
-                        "%@: %d scenarios from seed %llu in %.1f s, %d pairs of dimension values covered: %d disagreements, %d errors\n",
-                    provider, ran, seed, elapsed, generator.coverage, found.count, errors.count
+                        "%@: %d scenarios from seed %llu in %.1f s, %d pairs and %d triples of dimension values covered, and %d quadruples of the values deciding the last close: %d disagreements, %d errors\n",
+                    provider, ran, seed, elapsed, generator.coverage, generator.tripleCoverage, generator.coreCoverage, found.count,
+                    errors.count
                 ).utf8))
         for error in errors.prefix(10) { console.write(Data("  error: \(error)\n".utf8)) }
         for file in found { console.write(Data("  case: \(file) (teardown run --suite \(out) --provider \(provider))\n".utf8)) }
@@ -118,7 +133,7 @@ struct Explore: ParsableCommand {
         if !errors.isEmpty { throw ExitCode(2) }
     }
 
-    func instance(_ scenario: Scenario, id: String, statements: [Statement]) throws -> CaseInstance {
+    func instance(_ scenario: some ExploredScenario, id: String, statements: [Statement]) throws -> CaseInstance {
         do {
             let text = try scenario.caseText(id: id, statements: statements)
             return try CaseLoader.parse(text, file: "\(id).yaml", statements: statements).instances[0]
@@ -127,8 +142,9 @@ struct Explore: ParsableCommand {
         }
     }
 
-    /// The simplest scenario that still fails, trying each simplification in turn (at most 60 runs).
-    func shrink(_ scenario: Scenario, options: RunOptions, statements: [Statement]) throws -> Scenario {
+    /// The simplest scenario that still fails, trying each simplification in turn (at most 60 runs). A scenario that
+    /// failed a MUST statement shrinks only to one that still does: never to a SHOULD-level disagreement.
+    func shrink<S: ExploredScenario>(_ scenario: S, verdict: Verdict, options: RunOptions, statements: [Statement]) throws -> S {
         var current = scenario
         var runs = 0
         var progress = true
@@ -137,7 +153,7 @@ struct Explore: ParsableCommand {
             for candidate in current.simplifications {
                 runs += 1
                 let result = Runner.run([try instance(candidate, id: "explore.shrink", statements: statements)], options: options)[0]
-                if result.verdict == .fail || result.verdict == .nonStrict {
+                if result.verdict == .fail || (verdict == .nonStrict && result.verdict == .nonStrict) {
                     current = candidate
                     progress = true
                     break
@@ -149,7 +165,7 @@ struct Explore: ParsableCommand {
     }
 
     /// Writes the scenario as a case of a suite directory (with the statements beside it) and prints it.
-    func write(_ scenario: Scenario, number: Int, statements: [Statement]) throws -> String {
+    func write(_ scenario: some ExploredScenario, number: Int, statements: [Statement]) throws -> String {
         let id = "explore.\(seed)-\(number)"
         let text = try scenario.caseText(id: id, statements: statements)
         let directory = URL(fileURLWithPath: out)

@@ -63,6 +63,14 @@ struct Power: ParsableCommand {
     var jobs = 8
 
     @Flag(
+        help: ArgumentHelp(
+            "Run every case against every mutant, for the whole matrix.",
+            discussion:
+                "By default a mutant's cases of the statements it breaks run first, and once one of them fails it (at the MUST level, or at the SHOULD level for a mistake that breaks only SHOULD statements) its other cases are not run (- in the matrix)."
+        ))
+    var full = false
+
+    @Flag(
         inversion: .prefixedNo,
         help:
             "Run each mutant's cases in worker processes: a mistake that closes a descriptor it does not own then harms one case, not the run."
@@ -111,7 +119,7 @@ struct Power: ParsableCommand {
         // Checked before anything runs: a path that cannot take the matrix is told now, not after the run.
         let jsonDestination = try json.map { path throws(CommandFailure) in try ReportDestination.prepare(path, option: "--json") }
         let subjects = try subjects()
-        let (_, loaded, errors) = try suite.load()
+        let (statements, loaded, errors) = try suite.load()
         guard errors.isEmpty else {
             for error in errors { FileHandle.standardError.write(Data("teardown: \(error)\n".utf8)) }
             throw CommandFailure("the suite has malformed cases; power needs all of them", code: 2)
@@ -137,7 +145,8 @@ struct Power: ParsableCommand {
         print(
             "teardown power: \(instances.count) case instances against \(baselines.map(\.name).joined(separator: " and ")) and \(subjects.count) mutants"
         )
-        let (reference, others) = try runAll(providers, instances, directory: directory)
+        let levels = Dictionary(statements.map { ($0.id, $0.level) }, uniquingKeysWith: { first, _ in first })
+        let (reference, others) = try runAll(providers, instances, directory: directory, levels: levels, baselines: baselines.count)
         let otherBaselines = others.prefix(baselines.count - 1)
         let matrix = PowerMatrix(
             reference: reference,
@@ -159,9 +168,13 @@ struct Power: ParsableCommand {
     /// Runs every provider's cases: the reference first and alone, so that its timing is not judged under the
     /// mutants' load; then every other provider's cases over one pool of --parallel x --jobs. The worker processes
     /// end with this function.
-    func runAll(_ providers: [Subject], _ instances: [CaseInstance], directory: String) throws -> ([CaseResult], [[CaseResult]]) {
+    func runAll(_ providers: [Subject], _ instances: [CaseInstance], directory: String, levels: [String: Level], baselines: Int) throws
+        -> ([CaseResult], [[CaseResult]])
+    {
         let batches = try providers.indices.map { index in
-            Runner.Batch(instances, options: try options(for: providers[index], isReference: index == 0, directory: directory))
+            let options = try options(for: providers[index], isReference: index == 0, directory: directory)
+            guard index >= baselines && !full else { return Runner.Batch(instances, options: options) }
+            return Self.untilCaught(instances, options: options, breaks: providers[index].breaks, levels: levels)
         }
         let tally = Tally(batches: batches.map(\.instances.count), providers: providers.count)
         let started = Date()
@@ -173,6 +186,24 @@ struct Power: ParsableCommand {
             tally.add(batch + 1, result) { Self.line(providers[batch + 1].name, $0, seconds: Date().timeIntervalSince(othersStarted)) }
         }
         return (reference, others)
+    }
+
+    /// A mutant's batch that stops at its first right catch: the cases of the statements its mistake breaks start
+    /// first, and a failure of one of them at the MUST level (at the SHOULD level when the mistake breaks only SHOULD
+    /// statements) skips the cases not yet started.
+    static func untilCaught(_ instances: [CaseInstance], options: RunOptions, breaks: [String], levels: [String: Level])
+        -> Runner.Batch
+    {
+        let broken = Set(breaks)
+        let onlyShould = breaks.allSatisfy { levels[$0] == .should }
+        let order =
+            instances.indices.filter { !broken.isDisjoint(with: instances[$0].statements) }
+            + instances.indices.filter { broken.isDisjoint(with: instances[$0].statements) }
+        return Runner.Batch(instances, options: options, order: order) { result in
+            guard !broken.isDisjoint(with: result.statements) else { return nil }
+            guard result.verdict == .fail || (onlyShould && result.verdict == .nonStrict) else { return nil }
+            return "the mutant was already caught by \(result.id) (--full runs every case)"
+        }
     }
 
     /// A provider's options: a mutant in worker processes when isolated (a plugin always); its pcaps in a

@@ -13,6 +13,8 @@ final class WorkerPool: @unchecked Sendable {
     private let limit: Duration
     private let lock = NSLock()
     private var idle: [ServingWorker] = []
+    /// Workers told to end (their case went wrong): waited for with the idle ones, so that none is left running.
+    private var ending: [ServingWorker] = []
 
     init(provider: String, limit: Duration) {
         self.provider = provider
@@ -23,7 +25,7 @@ final class WorkerPool: @unchecked Sendable {
     /// that no worker outlives the run that started it.
     deinit {
         for worker in idle { worker.finish() }
-        for worker in idle { worker.waitUntilEnded(within: .seconds(5)) }
+        for worker in idle + ending { worker.waitUntilEnded(within: .seconds(5)) }
     }
 
     /// Runs `job` in an idle worker, or a new one; what became of it is the case's result.
@@ -46,16 +48,19 @@ final class WorkerPool: @unchecked Sendable {
         case .result(let line):
             guard let result = try? JSONDecoder().decode(CaseResult.self, from: line) else {
                 worker.kill()
+                lock.withLock { ending.append(worker) }
                 return Runner.failed(instance, "the worker answered with something that is not a result", seconds: seconds)
             }
             if result.verdict == .pass || result.verdict == .skipped {
                 lock.withLock { idle.append(worker) }
             } else {
                 worker.finish()
+                lock.withLock { ending.append(worker) }
             }
             return result
         case .timedOut:
             worker.kill()
+            lock.withLock { ending.append(worker) }
             return Runner.failed(
                 instance, "the worker running the provider did not finish within \(limit); it was killed", seconds: seconds)
         case .ended(let signal, let status, let errors):

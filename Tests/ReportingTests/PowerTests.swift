@@ -45,6 +45,46 @@ import Testing
         #expect(text.contains("1 stale: caught at the SHOULD level by a (0 instances fail, 1 non-strict)"), "\(text)")
     }
 
+    @Test("Cases not run because the mutant was already caught show as -, and are counted apart")
+    func notRunOnceCaught() {
+        let reference = [checking("a", .pass, ["LINGER-3"]), checking("b", .pass, ["SHARE-4"])]
+        var notRun = checking("b", .skipped, ["SHARE-4"])
+        notRun.messages = ["not run: the mutant was already caught by a (--full runs every case)"]
+        var lacking = checking("b", .skipped, ["SHARE-4"])
+        lacking.messages = ["the plugin provider lacks: duplicate"]
+        let stopped = mutant("m1", breaks: ["LINGER-3"], [checking("a", .fail, ["LINGER-3"]), notRun])
+        let unable = mutant("m2", breaks: ["LINGER-3"], [checking("a", .fail, ["LINGER-3"]), lacking])
+        let text = PowerMatrix(reference: reference, mutants: [stopped, unable]).render()
+        #expect(text.contains("\nb       .  -  .\n"), "\(text)")
+        #expect(text.contains("1 m1: caught by a (1 instances fail, 1 not run)"), "\(text)")
+        #expect(text.contains("2 m2: caught by a (1 instances fail)"), "\(text)")
+    }
+
+    @Test("teardown power stops a mutant at its first right catch, and --full runs every case")
+    func powerStopsAtTheFirstRightCatch() throws {
+        let suite = repositoryRoot.appendingPathComponent("conformance").path
+        try withTemporaryDirectory { directory in
+            // One case at a time: the mutant's first case of LINGER-3 fails it, and the graceful cases then never run.
+            let arguments = [
+                "power", "--suite", suite, "--mutants", "always-graceful", "--cases", "linger.abortive[payload=64KiB*",
+                "--cases", "linger.graceful[payload=64KiB*", "--jobs", "1", "--parallel", "1",
+            ]
+            let quick = try runProgram(teardownBinary, arguments + ["--report-dir", directory.path + "/quick"], within: 300)
+            #expect(quick.status == 0, "\(quick.output) \(quick.errors)")
+            #expect(quick.output.contains("always-graceful: caught by linger.abortive (1 instances fail, 15 not run)"), "\(quick.output)")
+            #expect(quick.output.contains("\nlinger.graceful    .  -\n"), "\(quick.output)")
+            // The worker whose case failed has ended with the run.
+            let descriptors = quick.output.split(separator: "\n").first { $0.hasPrefix("orchestrator: ") }.map {
+                $0.split(separator: " ").compactMap { Int($0) }
+            }
+            #expect(descriptors?.count == 2 && descriptors?.first == descriptors?.last, "\(quick.output)")
+            let full = try runProgram(teardownBinary, arguments + ["--full", "--report-dir", directory.path + "/full"], within: 300)
+            #expect(full.status == 0, "\(full.output) \(full.errors)")
+            #expect(full.output.contains("always-graceful: caught by linger.abortive (8 instances fail)"), "\(full.output)")
+            #expect(!full.output.contains("not run)"), "\(full.output)")
+        }
+    }
+
     @Test("teardown power catches the linger mutants with the linger cases, and fails when the cases cannot catch a mutant")
     func powerCommand() throws {
         let suite = repositoryRoot.appendingPathComponent("conformance").path
