@@ -179,8 +179,8 @@ repeat: build
 
 bench: deps java-provider winsock-provider examples c-mutants
 	$(SWIFT) build -c release
-	.build/release/teardown-bench power --teardown .build/release/teardown --c-mutants .build/c-mutants
 	.build/release/teardown-bench suite --teardown .build/release/teardown
+	.build/release/teardown-bench power --teardown .build/release/teardown --c-mutants .build/c-mutants
 	.build/release/teardown-bench wire --teardown .build/release/teardown
 	.build/release/teardown-bench gaps --teardown .build/release/teardown
 	.build/release/teardown-bench faults

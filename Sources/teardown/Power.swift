@@ -22,7 +22,9 @@ struct Power: ParsableCommand {
             example, which must pass everything.
 
             The matrix has one row per case and one column per mutant: X caught by a case of a statement the \
-            mistake breaks (S at the SHOULD level only), x caught by another case, E an error (not judged), . passed.
+            mistake breaks (S at the SHOULD level only), x caught by another case, E an error (not judged), . passed, \
+            - not run. A mutant's cases of the statements it breaks run first; once one of them fails it, its cases \
+            not yet started are not run (--full runs them all, for the whole matrix).
 
             Exit codes: 0 every mutant caught by a case of a statement it breaks, and the reference conformant; \
             1 otherwise; 2 harness or environment error; 64 usage error.
