@@ -164,10 +164,13 @@ func processesHolding(_ marker: String) throws -> [String] {
                 ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-o", program, source, "-lws2_32", "-lmswsock"], within: 120)
             #expect(build.status == 0, "\(build.errors)")
             let script = repositoryRoot.appendingPathComponent("Examples/winsock-provider/winsock-provider.sh").path
+            // Four cases at a time rather than eight: a Wine call crosses two processes (the adapter and wineserver),
+            // and beside the rest of `swift test` on two cores, eight at once once pushed a close past the at-once
+            // tolerance in one round of three (mid.delayed.receive, in a fresh-clone CI run).
             let (run, report) = try runSuite(
                 [
                     "--provider", "exec:env WINSOCK_PROVIDER=\(program) \(script)", "--expectations",
-                    repositoryRoot.appendingPathComponent("conformance/expectations/winsock.yaml").path, "--repeat", "3",
+                    repositoryRoot.appendingPathComponent("conformance/expectations/winsock.yaml").path, "--repeat", "3", "--jobs", "4",
                 ], in: directory, within: 900)
             _ = try? runProgram(script, ["--stop"], within: 30)
             #expect(run.status == 0, "\(run.output.suffix(3000)) \(run.errors.suffix(2000))")
