@@ -31,6 +31,8 @@ public final class ProviderProcessHost: @unchecked Sendable {
     /// How the process ended, once it has (waitpid's status), and what it last said on standard error.
     private var ending: Int32?
     private var lastWords: [String] = []
+    /// Whether its standard error has been read to the end.
+    private var errorsClosed = false
     private var outputClosed = false
     private var deathReported = false
     /// Other processes that hold the provider's sockets (Wine's wineserver), as the provider named them.
@@ -126,6 +128,12 @@ public final class ProviderProcessHost: @unchecked Sendable {
         let said = greeting
         condition.unlock()
         guard let said else {
+            if !isRunning {
+                // Its last words (a shell's "not found") are read by another thread: wait for them, briefly.
+                condition.lock()
+                _ = condition.wait(until: Deadline(after: .seconds(2))) { errorsClosed }
+                condition.unlock()
+            }
             let why = isRunning ? "did not answer within \(limit)" : "ended before answering\(lastWordsText)"
             end()
             throw ProviderProcessError("the provider's process (\(command)) \(why)")
@@ -224,7 +232,10 @@ public final class ProviderProcessHost: @unchecked Sendable {
             var pending = Data()
             while true {
                 let chunk = handle.availableData
-                if chunk.isEmpty { break }
+                if chunk.isEmpty {
+                    update { $0.errorsClosed = true }
+                    break
+                }
                 pending.append(chunk)
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
@@ -273,7 +284,10 @@ public final class ProviderProcessHost: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             while true {
                 let chunk = handle.availableData
-                if chunk.isEmpty { break }
+                if chunk.isEmpty {
+                    update { $0.errorsClosed = true }
+                    break
+                }
                 let text = String(decoding: chunk, as: UTF8.self)
                 FileHandle.standardError.write(chunk)
                 update { host in
