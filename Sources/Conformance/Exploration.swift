@@ -351,9 +351,10 @@ extension Array {
     }
 }
 
-/// Scenarios from a seed, chosen to cover every pair of values of two dimensions early, then every triple of values
-/// of three (a greedy combinatorial generator: of several random candidates, the one that covers the most pairs not
-/// covered yet, then the most triples), then at random.
+/// Scenarios from a seed, chosen to cover every pair of values of two dimensions early, then every combination of four
+/// of the values that decide the scenario's central call (`core`), then every triple of values of three (a greedy
+/// combinatorial generator: of several random candidates, the one that covers the most not covered yet, in that
+/// order), then at random.
 public struct ScenarioGenerator: Sendable {
     private var random: SplitMix
     private var covered: Set<Int> = []
@@ -390,16 +391,16 @@ public struct ScenarioGenerator: Sendable {
             let values = candidate.dimensions.map { number($0) }
             let core = candidate.core.map { number($0) }
             // Pairs first, then the core's combinations of four, then triples.
-            let newPairs = Self.pairs(values).filter { !covered.contains($0) }.count
-            let newCore = Self.quadruples(core).filter { !coveredCore.contains($0) }.count
-            let newTriples = Self.triples(values).filter { !coveredTriples.contains($0) }.count
+            let newPairs = Self.combinations(values, 2).filter { !covered.contains($0) }.count
+            let newCore = Self.combinations(core, 4).filter { !coveredCore.contains($0) }.count
+            let newTriples = Self.combinations(values, 3).filter { !coveredTriples.contains($0) }.count
             let gain = newPairs * 10_000_000 + newCore * 10_000 + newTriples
             if best == nil || gain > best!.gain { best = (candidate, values, core, gain) }
         }
         let chosen = best!
-        covered.formUnion(Self.pairs(chosen.values))
-        coveredCore.formUnion(Self.quadruples(chosen.core))
-        coveredTriples.formUnion(Self.triples(chosen.values))
+        covered.formUnion(Self.combinations(chosen.values, 2))
+        coveredCore.formUnion(Self.combinations(chosen.core, 4))
+        coveredTriples.formUnion(Self.combinations(chosen.values, 3))
         return chosen.scenario
     }
 
@@ -410,35 +411,13 @@ public struct ScenarioGenerator: Sendable {
         return numbers.count - 1
     }
 
-    static func quadruples(_ values: [Int]) -> [Int] {
-        var quadruples: [Int] = []
-        for i in values.indices {
-            for j in values.indices where j > i {
-                for k in values.indices where k > j {
-                    for l in values.indices where l > k {
-                        quadruples.append(values[i] << 30 | values[j] << 20 | values[k] << 10 | values[l])
-                    }
-                }
-            }
+    /// Each combination of `size` of the values, as one number (values are numbered below 1,024, ten bits each).
+    static func combinations(_ values: [Int], _ size: Int) -> [Int] {
+        guard size > 0 else { return [0] }
+        guard values.count >= size else { return [] }
+        return values.indices.flatMap { index in
+            combinations(Array(values[(index + 1)...]), size - 1).map { values[index] << (10 * (size - 1)) | $0 }
         }
-        return quadruples
-    }
-
-    /// Each pair of values, as one number (values are numbered below 1,024).
-    static func pairs(_ values: [Int]) -> [Int] {
-        var pairs: [Int] = []
-        for i in values.indices { for j in values.indices where j > i { pairs.append(values[i] << 10 | values[j]) } }
-        return pairs
-    }
-
-    static func triples(_ values: [Int]) -> [Int] {
-        var triples: [Int] = []
-        for i in values.indices {
-            for j in values.indices where j > i {
-                for k in values.indices where k > j { triples.append(values[i] << 20 | values[j] << 10 | values[k]) }
-            }
-        }
-        return triples
     }
 
     private mutating func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }

@@ -98,7 +98,11 @@ extension SpecModel {
             prediction.results[index] = .ok
             prediction.timings[index] = .atOnce
             prediction.statements.insert("CLOSE-1")
-            abortListening(pendingOn: step.handle, &state, &prediction)
+            if isListener && state.listenerOpen && state.pending.contains(where: { $0.handle == step.handle }) {
+                // Another listening handle keeps the socket open: only this handle's calls are aborted (SHARE-5).
+                prediction.statements.insert("SHARE-5")
+            }
+            abort(pendingOn: step.handle, &state.pending, &prediction)
             if let connection = state.accepted[step.handle] {
                 // A connection accepted before its listener was closed lives on, and closes gracefully (LISTEN-2).
                 prediction.others[connection.peer] = PeerOutcome(
@@ -113,38 +117,9 @@ extension SpecModel {
                 prediction.statements.formUnion(["SHARE-1", "SHARE-2"])
             }
         case let wait as WaitStep:
-            switch wait.event {
-            case .pending(let thread):
-                guard state.pending.contains(where: { $0.name == thread && $0.kind != .asyncAccept }) else {
-                    throw Outside("line \(step.line): a wait for \(thread) to be pending, which the model has ended")
-                }
-            case .returned(let name), .completed(let name):
-                guard !state.pending.contains(where: { $0.name == name }) else {
-                    throw Outside("line \(step.line): a wait for \(name), which the model keeps pending")
-                }
-            default: throw Outside("line \(step.line): wait \(wait.event)")
-            }
+            try checkWait(wait.event, state.pending, step)
         default:
             throw Outside("line \(step.line): step \(action.name) on a listener")
-        }
-    }
-
-    /// What is pending on a handle just closed: an accept or a connect fails with interrupted at once (PEND-3, PEND-4),
-    /// an asynchronous accept completes once with operationAborted (PEND-5); on a listener that another handle keeps
-    /// open, only this handle's (SHARE-5).
-    private static func abortListening(pendingOn handle: String, _ state: inout ListenerState, _ prediction: inout Prediction) {
-        let others = state.listeners.contains(handle) && state.listenerOpen
-        for pending in state.pending where pending.handle == handle {
-            state.pending.removeAll { $0.name == pending.name }
-            if pending.kind == .asyncAccept {
-                prediction.operations[pending.name] = .error(.operationAborted)
-                prediction.statements.insert("PEND-5")
-            } else {
-                prediction.results[pending.index] = .error(.interrupted)
-                prediction.timings[pending.index] = .atOnce
-                prediction.statements.insert(pending.kind == .connect ? "PEND-4" : "PEND-3")
-            }
-            if others { prediction.statements.insert("SHARE-5") }
         }
     }
 }

@@ -79,7 +79,7 @@ public enum Runner {
         let runOne: @Sendable (Int, Int) -> Void = { batch, index in
             let instance = batches[batch].instances[index]
             let result =
-                states[batch].stopped.map { skipped(instance, "not run: \($0)") }
+                states[batch].stopped.map { skipped(instance, notRun + $0) }
                 ?? runInstance(instance, options: batches[batch].options, capabilities: capabilities[batch])
             if let reason = batches[batch].stop?(result) { states[batch].stop(reason) }
             states[batch].finish(index, result) { finished, result in progress(batch, finished, result) }
@@ -150,6 +150,9 @@ public enum Runner {
             messages: findings.map(\.message) + [crash + "; the case went no further"], pcap: nil, seconds: seconds,
             expectedDeviation: nil, faults: nil, ladder: nil)
     }
+
+    /// How the message of an instance skipped because its batch had stopped begins.
+    public static let notRun = "not run: "
 
     static func skipped(_ instance: CaseInstance, _ reason: String) -> CaseResult {
         CaseResult(

@@ -162,7 +162,7 @@ public enum SpecModel {
             // Every handle still open is closed abortively (HANDLE-5), which aborts what is pending on it.
             let open = state.open.filter { $0.value }.keys.sorted()
             guard !open.isEmpty else { throw Outside("line \(step.line): a cleanup with no handle open") }
-            for handle in open { abort(pendingOn: handle, &state, &prediction) }
+            for handle in open { abort(pendingOn: handle, &state.pending, &prediction) }
             for handle in open { state.open[handle] = false }
             state.ending = .reset
             state.finWaiting = false
@@ -216,14 +216,8 @@ public enum SpecModel {
             }
         case let wait as WaitStep:
             switch wait.event {
-            case .pending(let thread):
-                guard state.pending.contains(where: { $0.name == thread && $0.kind == .receive }) else {
-                    throw Outside("line \(step.line): a wait for \(thread) to be pending, which the model has ended")
-                }
-            case .returned(let name), .completed(let name):
-                guard !state.pending.contains(where: { $0.name == name }) else {
-                    throw Outside("line \(step.line): a wait for \(name), which the model keeps pending")
-                }
+            case .pending, .returned, .completed:
+                try checkWait(wait.event, state.pending, step)
             case .peerEnding(let peer, let ending):
                 guard peer == "peer", ending == .endOfStream, state.shutSent, !state.finBehindStuck, state.ending == nil else {
                     throw Outside("line \(step.line): a wait for the peer's ending")
@@ -250,7 +244,7 @@ public enum SpecModel {
         // Not the last handle: the socket lives on, and the close returns at once (SHARE-1, SHARE-2).
         if state.openCount > 1 {
             state.open[step.handle] = false
-            abort(pendingOn: step.handle, &state, &prediction)
+            abort(pendingOn: step.handle, &state.pending, &prediction)
             if prediction.statements.contains("PEND-1") || prediction.statements.contains("PEND-5") {
                 prediction.statements.insert("SHARE-5")
             }
@@ -302,20 +296,42 @@ public enum SpecModel {
         }
     }
 
-    /// The calls and operations pending on a handle that was just closed: a receive fails with interrupted at once
-    /// (PEND-1), an asynchronous operation completes once with operationAborted (PEND-5).
-    private static func abort(pendingOn handle: String, _ state: inout State, _ prediction: inout Prediction) {
-        for pending in state.pending where pending.handle == handle {
-            if pending.kind == .receive {
-                end(pending.name, with: .error(.interrupted), &state, &prediction)
-                prediction.statements.insert("PEND-1")
-            } else {
-                end(pending.name, with: .error(.operationAborted), &state, &prediction)
+    /// The calls and operations pending on a handle that was just closed: a receive, an accept or a connect fails
+    /// with interrupted at once (PEND-1, PEND-3, PEND-4), an asynchronous operation completes once with
+    /// operationAborted (PEND-5).
+    static func abort(pendingOn handle: String, _ pending: inout [Pending], _ prediction: inout Prediction) {
+        for call in pending where call.handle == handle {
+            switch call.kind {
+            case .receive, .accept, .connect:
+                prediction.results[call.index] = .error(.interrupted)
+                prediction.timings[call.index] = .atOnce
+                prediction.statements.insert(call.kind == .receive ? "PEND-1" : call.kind == .accept ? "PEND-3" : "PEND-4")
+            case .asyncReceive, .asyncSend, .asyncAccept:
+                prediction.operations[call.name] = .error(.operationAborted)
                 prediction.statements.insert("PEND-5")
             }
         }
+        pending.removeAll { $0.handle == handle }
     }
 
+    /// A wait for a pending call's thread to be pending, or for a call or operation to have ended: the model must
+    /// agree on which it is.
+    static func checkWait(_ event: Wait, _ pending: [Pending], _ step: Step) throws(Outside) {
+        switch event {
+        case .pending(let thread):
+            guard pending.contains(where: { $0.name == thread && ![.asyncReceive, .asyncSend, .asyncAccept].contains($0.kind) }) else {
+                throw Outside("line \(step.line): a wait for \(thread) to be pending, which the model has ended")
+            }
+        case .returned(let name), .completed(let name):
+            guard !pending.contains(where: { $0.name == name }) else {
+                throw Outside("line \(step.line): a wait for \(name), which the model keeps pending")
+            }
+        default:
+            throw Outside("line \(step.line): wait \(event)")
+        }
+    }
+
+    /// A pending receive, in a thread or asynchronous, that the peer's bytes complete.
     private static func end(_ name: String, with result: CallExpectation, _ state: inout State, _ prediction: inout Prediction) {
         guard let position = state.pending.firstIndex(where: { $0.name == name }) else { return }
         let pending = state.pending.remove(at: position)
@@ -329,7 +345,7 @@ public enum SpecModel {
 
     private static func finish(abortively: Bool, _ step: Step, _ index: Int, _ state: inout State, _ prediction: inout Prediction) {
         state.open[step.handle] = false
-        abort(pendingOn: step.handle, &state, &prediction)
+        abort(pendingOn: step.handle, &state.pending, &prediction)
         state.ending = abortively ? .reset : .endOfStream
         state.finWaiting = !abortively && state.stuck
         prediction.results[index] = .ok

@@ -157,5 +157,5 @@ public struct PowerSummary: Sendable, Codable {
 
 extension CaseResult {
     /// Skipped because its batch had stopped (a mutant already caught), not for a capability it lacks.
-    var notRun: Bool { verdict == .skipped && messages.first?.hasPrefix("not run: ") == true }
+    var notRun: Bool { verdict == .skipped && messages.first?.hasPrefix(Runner.notRun) == true }
 }
